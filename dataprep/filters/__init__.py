@@ -1,0 +1,1 @@
+"""Quality filters: pure predicates ``check(doc) -> Verdict``, configured per source."""

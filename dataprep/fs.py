@@ -1,0 +1,130 @@
+"""File access behind a small interface, so the core reads local files in tests and any Beam
+filesystem (gs://, s3://, hdfs://) in pipelines without importing Beam here.
+
+`FileSystem` is what readers and the recipe validator use. `LocalFileSystem` serves local paths;
+``pipelines.fs.BeamFileSystem`` serves every scheme Beam knows. `open_decompressed` makes
+``.gz``, ``.bz2`` and ``.zst`` inputs transparent wherever files are read.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob as _glob
+import gzip
+import io
+import os
+from typing import BinaryIO, Iterator, NamedTuple, Protocol
+
+import zstandard
+
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst")
+
+
+class FileInfo(NamedTuple):
+    path: str
+    size: int
+
+
+class FileSystem(Protocol):
+    """The file operations the core needs. Paths are strings in the filesystem's own scheme."""
+
+    def match(self, pattern: str) -> list[FileInfo]:
+        """Files matching a glob (``**`` recursive), sorted by path. Directories are not listed."""
+
+    def open(self, path: str) -> BinaryIO:
+        """Open a file for binary reading (no decompression)."""
+
+    def is_dir(self, path: str) -> bool:
+        """True when ``path`` is a directory (an object prefix on object stores)."""
+
+    def walk(self, root: str) -> Iterator[FileInfo]:
+        """Every regular file below ``root``, sorted, never following a link out of the tree."""
+
+
+class LocalFileSystem:
+    """`FileSystem` over local paths. Symlinks are resolved and must stay inside the root."""
+
+    def match(self, pattern: str) -> list[FileInfo]:
+        paths = _glob.glob(os.path.expanduser(pattern), recursive=True)
+        if not paths and os.path.exists(pattern):
+            paths = [pattern]
+        out = []
+        for p in sorted(paths):
+            if os.path.isfile(p) or os.path.isdir(p):
+                out.append(FileInfo(p, os.path.getsize(p) if os.path.isfile(p) else 0))
+        return out
+
+    def open(self, path: str) -> BinaryIO:
+        return open(path, "rb")
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def walk(self, root: str) -> Iterator[FileInfo]:
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames.sort()
+            # A symlinked directory is listed in dirnames but not descended into by os.walk;
+            # report it as a file so the reader can reject it with a reason.
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+                path = os.path.join(dirpath, name)
+                size = os.path.getsize(path) if os.path.isfile(path) else 0
+                yield FileInfo(path, size)
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+
+    def link_target_inside(self, root: str, path: str) -> bool:
+        """True unless ``path`` is a symlink whose target lies outside ``root`` (or dangles)."""
+        if not os.path.islink(path):
+            return True
+        target = os.path.realpath(path)
+        real_root = os.path.realpath(root)
+        return os.path.exists(target) and (target == real_root or target.startswith(real_root + os.sep))
+
+
+def is_compressed(path: str) -> bool:
+    return path.endswith(COMPRESSED_SUFFIXES)
+
+
+def strip_compression_suffix(path: str) -> str:
+    """``'a/b.jsonl.gz'`` -> ``'a/b.jsonl'``."""
+    for suffix in COMPRESSED_SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
+    """Wrap ``raw`` in a streaming decompressor chosen by the suffix of ``path``.
+
+    Truncated input raises ``EOFError`` (gzip, bz2) or ``zstandard.ZstdError`` when the
+    reader reaches the cut; callers turn that into a ``truncated_input`` reject.
+    """
+    if path.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if path.endswith(".bz2"):
+        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+    if path.endswith(".zst"):
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return raw
+
+
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zstandard.ZstdError)
+
+
+def relative_to_root(path: str, root: str) -> str:
+    """Path of ``path`` below ``root``, with ``/`` separators; the basename when not below it."""
+    root = root.rstrip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    return path.rsplit("/", 1)[-1]
+
+
+def glob_root(pattern: str) -> str:
+    """The longest directory prefix of a glob with no wildcard: ``'a/b/*.txt'`` -> ``'a/b'``."""
+    parts = pattern.split("/")
+    fixed = []
+    for part in parts[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return "/".join(fixed)

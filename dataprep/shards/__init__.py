@@ -1,0 +1,1 @@
+"""Packing and the shard formats (Parquet, Megatron indexed dataset)."""

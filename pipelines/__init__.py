@@ -1,0 +1,1 @@
+"""Beam wiring: one composite PTransform per stage, and the commands that run them."""

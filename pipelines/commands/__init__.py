@@ -1,0 +1,1 @@
+"""CLI commands (click), registered as ``dataprep.commands`` entry points."""

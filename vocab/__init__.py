@@ -1,0 +1,1 @@
+"""SentencePiece vocabulary: training, the `Vocab` wrapper, verification, evaluation, export."""
