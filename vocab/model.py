@@ -1,0 +1,392 @@
+"""The `Vocab`: a lossless SentencePiece model behind a small, picklable, batched API.
+
+``decode(encode(s)) == s`` for every ``str`` that `Vocab.encode` accepts, which is every string
+that can be written as UTF-8 except one containing U+10FFFF (see below). Two repairs make that
+true on top of SentencePiece's lossless training options (see ``vocab/options.py``):
+
+* **Literal U+2581.** SentencePiece writes a space as U+2581 (``▁``) inside pieces, so a literal
+  ``▁`` in the text is indistinguishable from a space and decodes as one. We substitute
+  `SPACE_ESCAPE` (U+10FFFF, a Unicode *noncharacter*: permanently unassigned and reserved by the
+  standard for exactly this kind of process-internal use) for every literal ``▁`` before
+  encoding and map it back after decoding. In the vocabulary U+10FFFF is either a learned piece
+  or, far more likely, byte-fallback tokens; either way the Hugging Face export reproduces the
+  same substitution with a ``Replace`` normaliser and decoder, so both give the same ids. Text
+  that itself contains U+10FFFF would decode ambiguously, so `encode` refuses it with
+  `UnencodableTextError` rather than corrupt it silently.
+* **Lone surrogates** (``"\\ud800"``: legal in a Python ``str``, impossible in UTF-8, never
+  produced by a UTF-8 decoder) cannot be encoded losslessly at all: `encode` raises
+  `UnencodableTextError` naming the text and character position instead of SentencePiece's
+  opaque pybind11 cast error.
+
+`is_encodable` answers the same question without raising, so a pipeline can count such a
+document as dropped instead of failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import sentencepiece as spm
+
+from dataprep.errors import DataprepError, FormatError
+
+MODEL_FILE = "spm.model"
+SPACE_SYMBOL = "\u2581"
+SPACE_ESCAPE = "\U0010ffff"
+
+# ModelProto field numbers (sentencepiece_model.proto). The generated ``sentencepiece_model_pb2``
+# that ships with sentencepiece 0.2.x refuses to import under the protobuf runtime Beam pins, so
+# the few fields we check are read with the tiny wire-format reader below.
+_MODEL_PIECES, _MODEL_TRAINER_SPEC, _MODEL_NORMALIZER_SPEC = 1, 2, 3
+_NORM_NAME, _NORM_ADD_DUMMY_PREFIX, _NORM_REMOVE_EXTRA_WS, _NORM_ESCAPE_WS = 1, 3, 4, 5
+_TRAINER_MODEL_TYPE, _TRAINER_VOCAB_SIZE, _TRAINER_BYTE_FALLBACK = 3, 4, 35
+MODEL_TYPES = {1: "unigram", 2: "bpe", 3: "word", 4: "char"}
+
+
+class UnencodableTextError(DataprepError, ValueError):
+    """A text cannot be encoded losslessly (a lone surrogate, or the reserved U+10FFFF)."""
+
+    def __init__(self, index: int, position: int, reason: str) -> None:
+        self.index = index
+        self.position = position
+        self.reason = reason
+        super().__init__(f"text {index} at character {position}: {reason}")
+
+
+def unencodable_reason(text: str) -> tuple[int, str] | None:
+    """``(position, reason)`` of the first character `Vocab.encode` refuses, or None.
+
+    >>> unencodable_reason("ok \\u2581 fine")
+    >>> unencodable_reason("a\\ud800")
+    (1, 'lone surrogate U+D800 cannot be written as UTF-8')
+    """
+    pos = text.find(SPACE_ESCAPE)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        if pos < 0 or e.start < pos:
+            return e.start, f"lone surrogate U+{ord(text[e.start]):04X} cannot be written as UTF-8"
+    if pos >= 0:
+        return pos, (
+            "U+10FFFF (a Unicode noncharacter) is reserved by dataprep to encode a literal U+2581; "
+            "remove it from the text"
+        )
+    return None
+
+
+def is_encodable(text: str) -> bool:
+    """True when `Vocab.encode` accepts ``text`` (see `unencodable_reason`)."""
+    return unencodable_reason(text) is None
+
+
+def escape_space_symbol(text: str) -> str:
+    """The text SentencePiece sees: literal U+2581 replaced by `SPACE_ESCAPE`.
+
+    >>> escape_space_symbol("a\\u2581b") == "a\\U0010ffffb"
+    True
+    """
+    return text.replace(SPACE_SYMBOL, SPACE_ESCAPE) if SPACE_SYMBOL in text else text
+
+
+def unescape_space_symbol(text: str) -> str:
+    """Inverse of `escape_space_symbol` on decoded text."""
+    return text.replace(SPACE_ESCAPE, SPACE_SYMBOL) if SPACE_ESCAPE in text else text
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        if i >= len(buf):
+            raise ValueError("truncated varint")
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def proto_fields(buf: bytes) -> dict[int, list[Any]]:
+    """Decode one protobuf message's top-level fields: ``{field number: [values]}``.
+
+    Varints become ints, length-delimited fields bytes, fixed32/fixed64 raw bytes. Raises
+    ``ValueError`` on malformed input (a truncated or corrupted file).
+    """
+    out: dict[int, list[Any]] = {}
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise ValueError("field number 0")
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            if i + n > len(buf):
+                raise ValueError("truncated length-delimited field")
+            value, i = buf[i : i + n], i + n
+        elif wire == 5:
+            value, i = buf[i : i + 4], i + 4
+        elif wire == 1:
+            value, i = buf[i : i + 8], i + 8
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+        if i > len(buf):
+            raise ValueError("truncated fixed-width field")
+        out.setdefault(field, []).append(value)
+    return out
+
+
+def model_summary(proto: bytes) -> dict[str, Any]:
+    """The options of a serialized SentencePiece model that decide losslessness.
+
+    Returns ``{"model_type", "vocab_size", "normalization", "add_dummy_prefix",
+    "remove_extra_whitespaces", "escape_whitespaces", "byte_fallback", "pieces"}``; raises
+    ``ValueError`` if ``proto`` is not a SentencePiece ``ModelProto``.
+    """
+    fields = proto_fields(proto)
+    pieces = fields.get(_MODEL_PIECES, [])
+    if not pieces:
+        raise ValueError("no pieces")
+    for p in pieces[:3]:
+        proto_fields(p)
+    trainer = proto_fields(fields.get(_MODEL_TRAINER_SPEC, [b""])[-1])
+    norm = proto_fields(fields.get(_MODEL_NORMALIZER_SPEC, [b""])[-1])
+
+    def flag(msg: dict[int, list[Any]], field: int, default: bool) -> bool:
+        return bool(msg[field][-1]) if field in msg else default
+
+    return {
+        "model_type": MODEL_TYPES.get(trainer.get(_TRAINER_MODEL_TYPE, [1])[-1], "unknown"),
+        "vocab_size": len(pieces),
+        "normalization": norm.get(_NORM_NAME, [b""])[-1].decode("utf-8", "replace"),
+        # proto2 defaults from sentencepiece_model.proto
+        "add_dummy_prefix": flag(norm, _NORM_ADD_DUMMY_PREFIX, True),
+        "remove_extra_whitespaces": flag(norm, _NORM_REMOVE_EXTRA_WS, True),
+        "escape_whitespaces": flag(norm, _NORM_ESCAPE_WS, True),
+        "byte_fallback": flag(trainer, _TRAINER_BYTE_FALLBACK, False),
+        "pieces": len(pieces),
+    }
+
+
+def lossless_problems(summary: dict[str, Any]) -> list[str]:
+    """Why a model (its `model_summary`) cannot round-trip every text; empty when it can."""
+    problems = []
+    if summary["normalization"] != "identity":
+        problems.append(f"normalization is {summary['normalization']!r}, not 'identity' (it folds characters)")
+    if summary["add_dummy_prefix"]:
+        problems.append("add_dummy_prefix is on (a space is invented before every encoded text)")
+    if summary["remove_extra_whitespaces"]:
+        problems.append("remove_extra_whitespaces is on (runs of spaces and edge spaces are lost)")
+    if not summary["escape_whitespaces"]:
+        problems.append("escape_whitespaces is off (dataprep's space handling assumes U+2581 pieces)")
+    if not summary["byte_fallback"]:
+        problems.append("byte_fallback is off (characters outside the vocabulary become <unk>)")
+    return problems
+
+
+class Vocab:
+    """A lossless SentencePiece vocabulary.
+
+    Build with `Vocab.load` (a vocab folder holding ``spm.model``, or a ``.model`` path) or
+    `Vocab.from_bytes`. Pickles as its serialized model (a few MB), so a Beam ``DoFn`` can carry
+    it; the processor is rebuilt on unpickling.
+    """
+
+    def __init__(self, proto: bytes, path: str | None = None) -> None:
+        """Load from serialized model bytes; `FormatError` if they are not a lossless model."""
+        where = path or "<model bytes>"
+        if not isinstance(proto, (bytes, bytearray)) or not proto:
+            raise FormatError(f"{where}: empty SentencePiece model")
+        proto = bytes(proto)
+        try:
+            summary = model_summary(proto)
+        except ValueError as e:
+            raise FormatError(f"{where}: not a SentencePiece model file (corrupt or truncated: {e})") from None
+        problems = lossless_problems(summary)
+        if problems:
+            raise FormatError(
+                f"{where}: not a lossless model: " + "; ".join(problems) + " (train one with `dataprep vocab train`)"
+            )
+        sp = spm.SentencePieceProcessor()
+        try:
+            sp.LoadFromSerializedProto(proto)
+        except (RuntimeError, OSError) as e:
+            raise FormatError(f"{where}: SentencePiece cannot load the model: {e}") from None
+        self._proto = proto
+        self._sp = sp
+        self._summary = summary
+        self.path = path
+        self._fingerprint = hashlib.sha256(proto).hexdigest()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Vocab":
+        """Load ``path``: a vocab folder (containing ``spm.model``) or a ``.model`` file."""
+        path = os.fspath(path)
+        file = os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
+        try:
+            with open(file, "rb") as f:
+                proto = f.read()
+        except FileNotFoundError:
+            hint = " (run `dataprep vocab train` first)" if os.path.isdir(path) or not path.endswith(".model") else ""
+            raise FormatError(f"{file}: no SentencePiece model{hint}") from None
+        return cls(proto, file)
+
+    @classmethod
+    def from_bytes(cls, proto: bytes) -> "Vocab":
+        """Load from serialized model bytes (the content of ``spm.model``)."""
+        return cls(proto)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_vocab_from_state, (self._proto, self.path))
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={self.size}, model_type={self.model_type!r}, fingerprint={self._fingerprint[:12]})"
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Number of ids (pieces), special and byte pieces included."""
+        return self._sp.get_piece_size()
+
+    @property
+    def pad_id(self) -> int:
+        return self._sp.pad_id()
+
+    @property
+    def eos_id(self) -> int:
+        return self._sp.eos_id()
+
+    @property
+    def bos_id(self) -> int:
+        return self._sp.bos_id()
+
+    @property
+    def unk_id(self) -> int:
+        return self._sp.unk_id()
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the serialized model: equal fingerprints mean identical ids."""
+        return self._fingerprint
+
+    @property
+    def model_type(self) -> str:
+        """``"unigram"`` or ``"bpe"``."""
+        return self._summary["model_type"]
+
+    @property
+    def serialized_model(self) -> bytes:
+        """The ``spm.model`` bytes."""
+        return self._proto
+
+    @property
+    def processor(self) -> spm.SentencePieceProcessor:
+        """The underlying SentencePiece processor. Calling it directly skips the U+2581 repair."""
+        return self._sp
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def id_to_piece(self, i: int) -> str:
+        """The piece string of id ``i`` (spaces shown as U+2581, bytes as ``<0xNN>``)."""
+        return self._sp.id_to_piece(int(i))
+
+    def piece_to_id(self, piece: str) -> int:
+        """The id of ``piece``; the unk id when it is not in the vocabulary."""
+        return self._sp.piece_to_id(piece)
+
+    def is_byte(self, i: int) -> bool:
+        """True for the 256 byte-fallback pieces ``<0x00>``..``<0xFF>``."""
+        return self._sp.is_byte(int(i))
+
+    def is_control(self, i: int) -> bool:
+        """True for control symbols (pad, eos, bos, reserved symbols): never produced by encode."""
+        return self._sp.is_control(int(i))
+
+    def byte_ids(self) -> np.ndarray:
+        """A boolean mask over ids: True where the id is a byte-fallback piece."""
+        return np.array([self._sp.is_byte(i) for i in range(self.size)], dtype=bool)
+
+    # -- encode / decode -----------------------------------------------------------------------
+
+    def _prepare(self, texts: Sequence[str]) -> list[str]:
+        if isinstance(texts, str):
+            raise TypeError("Vocab.encode takes a sequence of texts; wrap a single text in a list")
+        prepared = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"text {i} is {type(t).__name__}, not str")
+            if SPACE_ESCAPE in t:
+                pos, reason = unencodable_reason(t)  # type: ignore[misc]
+                raise UnencodableTextError(i, pos, reason)
+            prepared.append(escape_space_symbol(t))
+        return prepared
+
+    def encode(self, texts: Sequence[str], num_threads: int = 1) -> list[list[int]]:
+        """Token ids of each text (no BOS/EOS added), encoded by SentencePiece's batch encoder.
+
+        Args:
+            texts: the texts; a sequence, not a single ``str``.
+            num_threads: SentencePiece worker threads for the batch (the GIL is released).
+
+        Raises:
+            UnencodableTextError: a text holds a lone surrogate or U+10FFFF (see module doc).
+        """
+        prepared = self._prepare(texts)
+        if not prepared:
+            return []
+        try:
+            return self._sp.encode(prepared, out_type=int, num_threads=max(1, int(num_threads)))
+        except (RuntimeError, UnicodeEncodeError, TypeError):
+            # pybind11 cannot turn a str holding a lone surrogate into UTF-8; find which one.
+            for i, t in enumerate(prepared):
+                found = unencodable_reason(t)
+                if found is not None:
+                    raise UnencodableTextError(i, *found) from None
+            raise
+
+    def encode_arrays(self, texts: Sequence[str], num_threads: int = 1) -> list[np.ndarray]:
+        """Like `encode`, as one int32 array per text (for the shards stage)."""
+        return [np.array(ids, dtype=np.int32) for ids in self.encode(texts, num_threads)]
+
+    def decode(self, ids: Iterable[int] | np.ndarray) -> str:
+        """The text of a sequence of ids. Control ids (pad, eos, bos, reserved) decode to ''.
+
+        Raises:
+            IndexError: an id is outside ``[0, size)``.
+        """
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        return unescape_space_symbol(self._sp.decode(ids))
+
+    def decode_batch(self, batch: Sequence[Iterable[int]], num_threads: int = 1) -> list[str]:
+        """`decode` of many id sequences at once (SentencePiece's batch decoder)."""
+        lists = [b.tolist() if isinstance(b, np.ndarray) else list(b) for b in batch]
+        out = self._sp.decode(lists, num_threads=max(1, int(num_threads))) if lists else []
+        return [unescape_space_symbol(t) for t in out]
+
+
+def _vocab_from_state(proto: bytes, path: str | None) -> Vocab:
+    return Vocab(proto, path)
+
+
+__all__ = [
+    "MODEL_FILE",
+    "SPACE_ESCAPE",
+    "SPACE_SYMBOL",
+    "UnencodableTextError",
+    "Vocab",
+    "escape_space_symbol",
+    "is_encodable",
+    "lossless_problems",
+    "model_summary",
+    "proto_fields",
+    "unencodable_reason",
+    "unescape_space_symbol",
+]
