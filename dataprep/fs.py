@@ -103,9 +103,49 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     if path.endswith(".bz2"):
         return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
     if path.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
+        return io.BufferedReader(_ZstdReader(raw))  # type: ignore[return-value]
     return raw
+
+
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd decompression that, unlike ``stream_reader``, raises on a truncated frame
+    (``EOFError``) instead of ending quietly. Concatenated frames are read in sequence."""
+
+    def __init__(self, raw: BinaryIO, chunk: int = 1 << 16) -> None:
+        self._raw = raw
+        self._chunk = chunk
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._pending = b""
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        while not self._pending:
+            data = self._raw.read(self._chunk)
+            if not data:
+                if self._in_frame:
+                    raise EOFError("compressed zstd stream ended before the end of a frame (truncated)")
+                return 0
+            while data:
+                self._in_frame = True
+                self._pending += self._dobj.decompress(data)
+                if self._dobj.eof:
+                    data = self._dobj.unused_data
+                    self._dobj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    data = b""
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zstandard.ZstdError)

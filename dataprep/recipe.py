@@ -146,7 +146,7 @@ def _parse_source(i: int, raw: Any, base_dir: str | None) -> SourceSpec:
     name = raw.get("name")
     if name is not None and isinstance(name, str):
         key = f"sources[{i}] ({name})"
-    for required in ("name", "kind", "paths", "weight"):
+    for required in ("name", "kind"):
         if required not in raw:
             raise RecipeError(f"{key}.{required}", "a value (required)", "nothing")
     name = convert(raw["name"], str, f"{key}.name")
@@ -155,15 +155,6 @@ def _parse_source(i: int, raw: Any, base_dir: str | None) -> SourceSpec:
     kind = convert(raw["kind"], str, f"{key}.kind")
     if kind not in KINDS:
         raise RecipeError(f"{key}.kind", "one of " + ", ".join(KINDS), kind, suggestion=closest(kind, KINDS))
-    paths = convert(raw["paths"], tuple[str, ...], f"{key}.paths")
-    if not paths:
-        raise RecipeError(f"{key}.paths", "at least one path or glob", [])
-    weight = convert(raw["weight"], float, f"{key}.weight")
-    if not weight > 0:
-        raise RecipeError(f"{key}.weight", "a number > 0 (the source's share of training tokens)", raw["weight"])
-    min_chars = convert(raw["min_chars"], int, f"{key}.min_chars") if "min_chars" in raw else None
-    filters = from_mapping(SourceFilters, raw.get("filters"), f"{key}.filters")
-    dedup = from_mapping(SourceDedup, raw.get("dedup"), f"{key}.dedup")
     options_cls = reader_module(kind).Options
     option_fields = {f.name for f in dataclasses.fields(options_cls)}
     option_values = {k: v for k, v in raw.items() if k not in COMMON_SOURCE_KEYS}
@@ -176,6 +167,18 @@ def _parse_source(i: int, raw: Any, base_dir: str | None) -> SourceSpec:
                 "an unknown key",
                 suggestion=closest(str(k), valid),
             )
+    for required in ("paths", "weight"):
+        if required not in raw:
+            raise RecipeError(f"{key}.{required}", "a value (required)", "nothing")
+    paths = convert(raw["paths"], tuple[str, ...], f"{key}.paths")
+    if not paths:
+        raise RecipeError(f"{key}.paths", "at least one path or glob", [])
+    weight = convert(raw["weight"], float, f"{key}.weight")
+    if not weight > 0:
+        raise RecipeError(f"{key}.weight", "a number > 0 (the source's share of training tokens)", raw["weight"])
+    min_chars = convert(raw["min_chars"], int, f"{key}.min_chars") if "min_chars" in raw else None
+    filters = from_mapping(SourceFilters, raw.get("filters"), f"{key}.filters")
+    dedup = from_mapping(SourceDedup, raw.get("dedup"), f"{key}.dedup")
     options = from_mapping(options_cls, option_values, key)
     resolved = tuple(_resolve_path(p, base_dir) for p in paths)
     return SourceSpec(name, kind, resolved, weight, options, min_chars, filters, dedup)

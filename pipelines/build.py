@@ -1,0 +1,477 @@
+"""The build stage on Beam: read every source, normalise, filter, deduplicate, write the store.
+
+    units (source, path, root)
+      | ReadSources          # Output: Document; dropped, rejected, stats
+      | CleanDocuments       # Output: Document normalised, length- and quality-filtered
+      | DropExactDuplicates  # (recipe dedup section)
+      | DropNearDuplicates
+      | WriteDocumentStore   # OUT/documents/<source>/part-NNNNN-of-MMMMM.parquet
+    rejects  -> OUT/rejects/<source>.jsonl
+    samples  -> OUT/samples/dropped.parquet (a few dropped documents per source and reason)
+    all      -> OUT/build-manifest.json, written last
+
+Output is byte-identical whatever the runner or worker count: parts are assigned by a hash of
+the document id, rows sorted by id, and every file is written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import time
+from collections import Counter
+from typing import Any, Iterable, Iterator, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from dataprep import __version__
+from dataprep.accounting import merge_counters, summarize
+from dataprep.filters import make_checks
+from dataprep.manifest import dumps_json
+from dataprep.normalize import check_length, normalize_document
+from dataprep.recipe import Recipe, SourceSpec, match_sources
+from dataprep.records import Document, Dropped, Rejected
+from dataprep.sources import ReadContext, reader_module
+from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes, part_name
+from pipelines.fs import BeamFileSystem, join, remove_tree, write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+SAMPLES_PER_REASON = 5
+SAMPLE_CHARS = 2000
+REJECT_DETAIL_CHARS = 500
+
+
+# ---------------------------------------------------------------------------------------------
+# Runner
+
+
+def pipeline_options(workers: int = 1, beam_args: Sequence[str] = ()) -> PipelineOptions:
+    """Beam options: the in-process runner by default; ``workers > 1`` runs that many local
+    worker processes; ``beam_args`` (everything after ``--`` on the command line) pass through
+    unchanged, e.g. ``--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/t``.
+    """
+    args = list(beam_args)
+    if workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
+        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    return PipelineOptions(args)
+
+
+def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """A pipeline on the runner the options name, or Beam's in-process `FnApiRunner` when they
+    name none (the plain DirectRunner may try to download the Prism binary first)."""
+    if options.view_as(StandardOptions).runner is None:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        return beam.Pipeline(runner=FnApiRunner(), options=options)
+    return beam.Pipeline(options=options)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting: DoFns add to a Counter and emit it once per bundle (not one element per record).
+
+
+class _CountingDoFn(beam.DoFn):
+    STATS = "stats"
+
+    def start_bundle(self) -> None:
+        self._stats: Counter = Counter()
+
+    def count(self, source: str, stage: str, field: str, n: int = 1) -> None:
+        self._stats[(source, stage, field)] += n
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self._stats:
+            yield beam.pvalue.TaggedOutput(
+                self.STATS, WindowedValue(dict(self._stats), MIN_TIMESTAMP, [GlobalWindow()])
+            )
+        self._stats = Counter()
+
+
+def _sample_key(seed: int, doc_id: str) -> int:
+    return xxhash.xxh64_intdigest(doc_id, seed=seed & 0xFFFFFFFFFFFFFFFF)
+
+
+# ---------------------------------------------------------------------------------------------
+# Read
+
+
+class _ReadUnitFn(_CountingDoFn):
+    """(source, path, root) -> every record of that input unit, tagged by outcome."""
+
+    def __init__(self, specs: dict[str, SourceSpec]) -> None:
+        self._specs = specs
+
+    def setup(self) -> None:
+        self._fs = BeamFileSystem()
+
+    def process(self, unit: tuple[str, str, str]) -> Iterator[Any]:
+        source, path, root = unit
+        spec = self._specs[source]
+        ctx = ReadContext(source, root, spec.options)
+        self.count(source, "read", "files")
+        try:
+            self.count(source, "read", "input_bytes", _size(self._fs, path))
+        except Exception:  # size is informative only
+            pass
+        records = reader_module(spec.kind).read(self._fs, path, ctx)
+        position = "start"
+        n = 0
+        try:
+            for n, rec in enumerate(records, 1):
+                self.count(source, "read", "in")
+                if isinstance(rec, Document):
+                    position = rec.meta.get("position", position)
+                    self.count(source, "read", "out")
+                    yield rec
+                elif isinstance(rec, Dropped):
+                    self.count(source, "read", f"dropped:{rec.reason}")
+                elif isinstance(rec, Rejected):
+                    self.count(source, "read", f"rejected:{rec.reason}")
+                    yield beam.pvalue.TaggedOutput("rejected", rec)
+        except Exception as e:  # a reader bug or unforeseen input: reject the rest, keep going
+            log.exception("reader failed on %s", path)
+            self.count(source, "read", "in")
+            self.count(source, "read", "rejected:reader_error")
+            yield beam.pvalue.TaggedOutput(
+                "rejected",
+                Rejected(source, path, f"after {position}", "reader_error", f"{type(e).__name__}: {e}"[:REJECT_DETAIL_CHARS]),
+            )
+        log.info("read %s (%s): %d records", path, source, n)
+
+
+def _size(fs: BeamFileSystem, path: str) -> int:
+    infos = fs.match(path)
+    return sum(i.size for i in infos) if infos else 0
+
+
+class ReadSources(beam.PTransform):
+    """Read every input unit of the recipe's sources.
+
+    Input: ``(source, path, root)`` tuples. Output: a dict of PCollections: ``documents``
+    (`Document`), ``rejected`` (`Rejected`) and ``stats`` (counter dicts).
+    """
+
+    def __init__(self, specs: dict[str, SourceSpec]) -> None:
+        super().__init__()
+        self._specs = specs
+
+    def expand(self, units: beam.PCollection) -> dict[str, beam.PCollection]:
+        results = (
+            units
+            | "SpreadUnits" >> beam.Reshuffle()  # one unit per worker, not one bundle for all
+            | "ReadUnits" >> beam.ParDo(_ReadUnitFn(self._specs)).with_outputs("rejected", _CountingDoFn.STATS, main="documents")
+        )
+        return {"documents": results.documents, "rejected": results.rejected, "stats": results[_CountingDoFn.STATS]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Clean: normalise, length bounds, filters
+
+
+class _CleanFn(_CountingDoFn):
+    def __init__(self, specs: dict[str, SourceSpec], min_chars: dict[str, int], max_chars: int, recipe: Recipe) -> None:
+        self._specs = specs
+        self._min_chars = min_chars
+        self._max_chars = max_chars
+        self._quality = recipe.quality
+        self._seed = recipe.seed
+
+    def setup(self) -> None:
+        self._checks = {name: make_checks(spec, self._quality, self._seed) for name, spec in self._specs.items()}
+        for checks in self._checks.values():
+            for check in checks:
+                check.setup()
+
+    def _drop(self, doc: Document, stage: str, reason: str) -> Any:
+        self.count(doc.source, stage, f"dropped:{reason}")
+        sample = (_sample_key(self._seed, doc.id), doc.id, doc.text[:SAMPLE_CHARS])
+        return beam.pvalue.TaggedOutput("samples", ((doc.source, reason), sample))
+
+    def process(self, doc: Document) -> Iterator[Any]:
+        source = doc.source
+        self.count(source, "normalize", "in")
+        doc = normalize_document(doc)
+        verdict = check_length(doc.text, self._min_chars[source], self._max_chars)
+        if not verdict.keep:
+            yield self._drop(doc, "normalize", verdict.reason or "length")
+            return
+        self.count(source, "normalize", "out")
+        self.count(source, "filter", "in")
+        for check in self._checks[source]:
+            doc, verdict = check(doc)
+            if not verdict.keep:
+                yield self._drop(doc, "filter", verdict.reason or check.name)
+                return
+        self.count(source, "filter", "out")
+        yield doc
+
+
+class CleanDocuments(beam.PTransform):
+    """Normalise text (see `dataprep.normalize`), drop empty/short/long documents, apply each
+    source's filters. Output: ``documents``, ``samples`` ((source, reason), (key, id, text))
+    and ``stats``."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        super().__init__()
+        self._recipe = recipe
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        r = self._recipe
+        specs = {s.name: s for s in r.sources}
+        min_chars = {s.name: (s.min_chars if s.min_chars is not None else r.build.min_chars) for s in r.sources}
+        results = docs | "NormalizeAndFilter" >> beam.ParDo(
+            _CleanFn(specs, min_chars, r.build.max_chars, r)
+        ).with_outputs("samples", _CountingDoFn.STATS, main="documents")
+        return {"documents": results.documents, "samples": results.samples, "stats": results[_CountingDoFn.STATS]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Write
+
+
+def _part_index(doc_id: str, parts: int) -> int:
+    return xxhash.xxh64_intdigest(doc_id) % parts
+
+
+class _WritePartFn(beam.DoFn):
+    def __init__(self, out_dir: str) -> None:
+        self._out_dir = out_dir
+
+    def process(self, keyed: tuple[tuple[str, int], Iterable[Document]], parts: dict[str, int]) -> Iterator[dict]:
+        (source, index), docs = keyed
+        rows = sorted(docs, key=lambda d: d.id)
+        data = parquet_bytes(rows)
+        rel = f"documents/{source}/{part_name(index, parts[source])}"
+        write_bytes_atomic(join(self._out_dir, rel), data)
+        yield {
+            "path": rel,
+            "source": source,
+            "rows": len(rows),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "text_bytes": sum(len(d.text.encode("utf-8")) for d in rows),
+            "chars": sum(len(d.text) for d in rows),
+        }
+
+
+class WriteDocumentStore(beam.PTransform):
+    """Documents -> ``OUT/documents/<source>/part-NNNNN-of-MMMMM.parquet``.
+
+    A source with n documents gets ceil(n / rows_per_part) parts; a document's part is a hash of
+    its id, and rows are sorted by id, so the bytes do not depend on the runner or worker count.
+    Output: one dict per written file (path, source, rows, bytes, sha256, text_bytes, chars).
+    """
+
+    def __init__(self, out_dir: str, rows_per_part: int) -> None:
+        super().__init__()
+        self._out_dir = out_dir
+        self._rows_per_part = rows_per_part
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        rows_per_part = self._rows_per_part
+        parts = (
+            docs
+            | "KeyBySource" >> beam.Map(lambda d: d.source)
+            | "CountPerSource" >> beam.combiners.Count.PerElement()
+            | "PartsPerSource" >> beam.MapTuple(lambda s, n: (s, max(1, math.ceil(n / rows_per_part))))
+        )
+        parts_side = beam.pvalue.AsDict(parts)
+        return (
+            docs
+            | "KeyByPart" >> beam.Map(lambda d, p: ((d.source, _part_index(d.id, p[d.source])), d), parts_side)
+            | "GroupParts" >> beam.GroupByKey()
+            | "WriteParts" >> beam.ParDo(_WritePartFn(self._out_dir), parts_side)
+        )
+
+
+def _write_rejects(keyed: tuple[str, Iterable[Rejected]], out_dir: str) -> Iterator[dict]:
+    source, rejects = keyed
+    rows = sorted(rejects, key=lambda r: (r.file, str(r.position), r.reason, r.detail))
+    data = b"".join(
+        (
+            json.dumps(
+                {"source": r.source, "file": r.file, "position": r.position, "reason": r.reason, "detail": r.detail[:REJECT_DETAIL_CHARS]},
+                sort_keys=True,
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        ).encode("utf-8")
+        for r in rows
+    )
+    rel = f"rejects/{source}.jsonl"
+    write_bytes_atomic(join(out_dir, rel), data)
+    yield {"path": rel, "source": source, "rows": len(rows), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _write_samples(groups: list[tuple[tuple[str, str], list[tuple[int, str, str]]]], out_dir: str) -> Iterator[dict]:
+    rows = sorted(((source, reason, doc_id, text) for (source, reason), samples in groups for _, doc_id, text in samples))
+    table = pa.table(
+        {
+            "source": [r[0] for r in rows],
+            "reason": [r[1] for r in rows],
+            "id": [r[2] for r in rows],
+            "text": [r[3] for r in rows],
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    data = buf.getvalue()
+    rel = "samples/dropped.parquet"
+    write_bytes_atomic(join(out_dir, rel), data)
+    yield {"path": rel, "source": None, "rows": len(rows), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _count_per_source(pcoll: beam.PCollection, label: str, stage: str, field_fn: Any) -> beam.PCollection:
+    """Counters for a stage whose transform does not count itself (dedup)."""
+    return (
+        pcoll
+        | f"{label}Keys" >> beam.Map(lambda x: ((x.source, stage, field_fn(x)), 1))
+        | f"{label}Sum" >> beam.CombinePerKey(sum)
+        | f"{label}AsDict" >> beam.Map(lambda kv: {kv[0]: kv[1]})
+    )
+
+
+def build_manifest_dict(recipe: Recipe, stats: dict, files: list[dict]) -> dict[str, Any]:
+    """The build manifest from merged counters and the written files (pure; tested alone)."""
+    outputs = sorted(files, key=lambda f: f["path"])
+    for f in outputs:
+        if f["path"].startswith("documents/"):
+            stats[(f["source"], "write", "bytes")] = stats.get((f["source"], "write", "bytes"), 0) + f["text_bytes"]
+            stats[(f["source"], "write", "chars")] = stats.get((f["source"], "write", "chars"), 0) + f["chars"]
+    sources = summarize(stats, [s.name for s in recipe.sources])
+    for s in recipe.sources:
+        sources[s.name]["kind"] = s.kind
+    return {
+        "format": BUILD_FORMAT,
+        "dataprep_version": __version__,
+        "recipe": recipe.to_dict(),
+        "fingerprint": build_fingerprint(recipe),
+        "sources": sources,
+        "balanced": all(v["balanced"] for v in sources.values()),
+        "files": [{k: v for k, v in f.items() if k not in ("text_bytes", "chars")} for f in outputs],
+    }
+
+
+def build_fingerprint(recipe: Recipe) -> str:
+    """What the document store depends on: sources, build, dedup and quality sections."""
+    return recipe.fingerprint("seed", "sources", "build", "dedup", "quality")
+
+
+def _write_manifest(_: Any, recipe: Recipe, out_dir: str, stats: list[dict], files: list[dict]) -> Iterator[dict]:
+    manifest = build_manifest_dict(recipe, merge_counters(stats), files)
+    write_bytes_atomic(join(out_dir, BUILD_MANIFEST), dumps_json(manifest))
+    yield manifest
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly
+
+
+def expand_build(p: beam.Pipeline, recipe: Recipe, out_dir: str, units: list[tuple[str, str, str]]) -> beam.PCollection:
+    """Add the build to pipeline ``p``. Returns a PCollection holding the one manifest dict."""
+    specs = {s.name: s for s in recipe.sources}
+    read = p | "Units" >> beam.Create(units) | "ReadSources" >> ReadSources(specs)
+    clean = read["documents"] | "CleanDocuments" >> CleanDocuments(recipe)
+    docs = clean["documents"]
+    stats = [read["stats"], clean["stats"]]
+    files = []
+    dedup_outputs = _apply_dedup(recipe, docs, out_dir)
+    if dedup_outputs is not None:
+        docs, dedup_stats, dedup_files = dedup_outputs
+        stats.extend(dedup_stats)
+        files.extend(dedup_files)
+
+    files.append(docs | "WriteDocumentStore" >> WriteDocumentStore(out_dir, recipe.build.parquet_rows_per_part))
+    files.append(
+        read["rejected"]
+        | "KeyRejects" >> beam.Map(lambda r: (r.source, r))
+        | "GroupRejects" >> beam.GroupByKey()
+        | "WriteRejects" >> beam.FlatMap(_write_rejects, out_dir)
+    )
+    files.append(
+        clean["samples"]
+        | "SampleDropped" >> beam.combiners.Top.PerKey(SAMPLES_PER_REASON, key=lambda s: -s[0])
+        | "GatherSamples" >> beam.combiners.ToList()
+        | "WriteSamples" >> beam.FlatMap(_write_samples, out_dir)
+    )
+    all_stats = stats | "FlattenStats" >> beam.Flatten()
+    all_files = files | "FlattenFiles" >> beam.Flatten()
+    return (
+        p
+        | "ManifestTrigger" >> beam.Create([None])
+        | "WriteManifest"
+        >> beam.FlatMap(
+            _write_manifest,
+            recipe,
+            out_dir,
+            beam.pvalue.AsList(all_stats),
+            beam.pvalue.AsList(all_files),
+        )
+    )
+
+
+def _apply_dedup(recipe: Recipe, docs: beam.PCollection, out_dir: str) -> tuple | None:
+    """Exact then near dedup as the recipe's ``dedup`` section asks; None when both are off."""
+    return None
+
+
+def build_documents(
+    recipe: Recipe,
+    out_dir: str,
+    *,
+    workers: int = 1,
+    beam_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run the build: read ``recipe``'s sources and write the document store under ``out_dir``.
+
+    Any previous build output there is removed first, manifest first, so a store is complete
+    exactly when ``build-manifest.json`` exists. Returns the manifest.
+    """
+    fs = BeamFileSystem()
+    inputs = match_sources(recipe, fs)
+    units = [(name, path, root) for name, paths in inputs.items() for path, root in paths]
+    for rel in (BUILD_MANIFEST, "documents", "rejects", "samples", "dedup"):
+        remove_tree(join(out_dir, rel)) if rel != BUILD_MANIFEST else _remove_file(join(out_dir, rel))
+    options = pipeline_options(workers, beam_args)
+    started = time.time()
+    p = make_pipeline(options)
+    expand_build(p, recipe, out_dir, units)
+    result = p.run()
+    result.wait_until_finish()
+    log.info("build finished in %.1f s", time.time() - started)
+    return read_build_manifest(out_dir)
+
+
+def _remove_file(path: str) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def read_build_manifest(out_dir: str) -> dict[str, Any]:
+    """The manifest of a completed build at ``out_dir`` (any Beam filesystem)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from dataprep.errors import FormatError
+
+    path = join(out_dir, BUILD_MANIFEST)
+    if not FileSystems.exists(path):
+        raise FormatError(f"{path}: no build manifest (the build has not completed)")
+    with FileSystems.open(path) as f:
+        data = json.loads(f.read().decode("utf-8"))
+    if data.get("format") != BUILD_FORMAT:
+        raise FormatError(f"{path}: expected format '{BUILD_FORMAT}', found {data.get('format')!r}")
+    return data

@@ -1,0 +1,88 @@
+"""``dataprep build RECIPE --out DIR``: read every source into the document store."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import click
+
+from dataprep.cli import format_table, handle_errors
+from dataprep.errors import RecipeError, StageError
+
+
+def check_beam_args(beam_args: tuple[str, ...]) -> list[str]:
+    """Arguments after ``--`` go to Beam; each must be an option (``--name=value`` or
+    ``--name value``), which catches a stray positional argument given without ``--``."""
+    args = list(beam_args)
+    if args and not args[0].startswith("-"):
+        raise RecipeError(
+            "(command line)",
+            "Beam options after '--' (e.g. -- --runner=DataflowRunner --project=P)",
+            " ".join(args),
+        )
+    return args
+
+
+def setup_logging(verbose: bool) -> None:
+    """Progress lines from dataprep on stderr; Beam's own chatter only with --verbose."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for name in ("pipelines", "dataprep", "vocab"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    if not verbose:
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        logging.getLogger("root").setLevel(logging.ERROR)
+
+
+def summary_rows(manifest: dict) -> list[list]:
+    """Per-source rows (and a total) for the end-of-build table."""
+    rows = []
+    for name, s in manifest["sources"].items():
+        rows.append([name, s["files"], s["read"], s["kept"], sum(s["dropped"].values()), sum(s["rejected"].values()), round(s["bytes"] / 1e6, 2)])
+    if len(rows) > 1:
+        rows.append(["total"] + [sum(r[i] for r in rows) for i in range(1, 6)] + [round(sum(r[6] for r in rows), 2)])
+    return rows
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=False, help="Output folder (local path or any Beam filesystem URL).")
+@click.option("--dry-run", is_flag=True, help="Print the resolved recipe and how many files each source matches, then stop.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Local worker processes.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Beam's own log output.")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+@handle_errors
+def build(recipe: str, out_dir: str | None, dry_run: bool, workers: int, verbose: bool, beam_args: tuple[str, ...]) -> None:
+    """Read every source of RECIPE into a document store at --out.
+
+    Writes OUT/documents/<source>/part-*.parquet, OUT/rejects/, OUT/samples/ and, last,
+    OUT/build-manifest.json. Beam options go after `--`, e.g.
+    `dataprep build r.yaml --out gs://b/run -- --runner=DataflowRunner --project=P --region=R`.
+    """
+    from dataprep.recipe import dump_yaml, load_recipe, match_sources
+    from pipelines.fs import BeamFileSystem
+
+    args = check_beam_args(beam_args)
+    setup_logging(verbose)
+    fs = BeamFileSystem()
+    r = load_recipe(recipe, fs=fs, check_paths=False)
+    inputs = match_sources(r, fs)
+    if dry_run:
+        click.echo(dump_yaml(r.to_dict()))
+        click.echo(f"fingerprint: {r.fingerprint()}")
+        rows = [[s.name, s.kind, len(inputs[s.name]), s.weight] for s in r.sources]
+        click.echo(format_table(["source", "kind", "inputs", "weight"], rows))
+        return
+    if not out_dir:
+        raise RecipeError("--out", "an output folder", "nothing", hint="dataprep build RECIPE --out DIR")
+
+    from pipelines.build import build_documents
+
+    started = time.time()
+    manifest = build_documents(r, out_dir, workers=workers, beam_args=args)
+    elapsed = time.time() - started
+    click.echo(format_table(["source", "files", "read", "kept", "dropped", "rejected", "MB"], summary_rows(manifest)))
+    click.echo(f"wrote {out_dir} in {elapsed:.1f} s (fingerprint {manifest['fingerprint'][:12]})")
+    if not manifest["balanced"]:
+        raise StageError("the build's accounting does not balance; see build-manifest.json 'stages'")
