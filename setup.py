@@ -25,7 +25,9 @@ INSTALL_REQUIRES = [
     "xxhash>=3.4",
     # warcio: the reference WARC reader (Webrecorder); handles per-record gzip and chunked HTTP.
     "warcio>=1.7",
-    # resiliparse: HTML main-text extraction (chosen by measurement, see README).
+    # trafilatura: the web reader's default HTML main-text extractor; resiliparse: the fast
+    # alternative (both measured by benchmarks/extractors.py, see docs/web-and-text.md).
+    "trafilatura>=1.6",
     "resiliparse>=0.14",
     # mwparserfromhell: the standard wikitext parser (used by Wikipedia's own bots).
     "mwparserfromhell>=0.6",
