@@ -27,7 +27,7 @@ INSTALL_REQUIRES = [
     "warcio>=1.7",
     # trafilatura: the web reader's default HTML main-text extractor; resiliparse: the fast
     # alternative (both measured by benchmarks/extractors.py, see docs/web-and-text.md).
-    "trafilatura>=1.6",
+    "trafilatura>=2.0",  # extract(fast=...) keyword
     "resiliparse>=0.14",
     # mwparserfromhell: the standard wikitext parser (used by Wikipedia's own bots).
     "mwparserfromhell>=0.6",
