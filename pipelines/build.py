@@ -37,6 +37,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from dataprep import __version__
 from dataprep.accounting import merge_counters, summarize
 from dataprep.filters import make_checks
+from dataprep.errors import FormatError, StageError
 from dataprep.manifest import dumps_json
 from dataprep.normalize import check_length, normalize_document
 from dataprep.recipe import Recipe, SourceSpec, match_sources
@@ -99,7 +100,7 @@ class _CountingDoFn(beam.DoFn):
 
 
 def _sample_key(seed: int, doc_id: str) -> int:
-    return xxhash.xxh64_intdigest(doc_id, seed=seed & 0xFFFFFFFFFFFFFFFF)
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=seed & 0xFFFFFFFFFFFFFFFF)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ class CleanDocuments(beam.PTransform):
 
 
 def _part_index(doc_id: str, parts: int) -> int:
-    return xxhash.xxh64_intdigest(doc_id) % parts
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8")) % parts
 
 
 class _WritePartFn(beam.DoFn):
@@ -250,7 +251,7 @@ class _WritePartFn(beam.DoFn):
 
     def process(self, keyed: tuple[tuple[str, int], Iterable[Document]], parts: dict[str, int]) -> Iterator[dict]:
         (source, index), docs = keyed
-        rows = sorted(docs, key=lambda d: d.id)
+        rows = sorted((d for d in docs if d is not None), key=lambda d: d.id)
         data = parquet_bytes(rows)
         rel = f"documents/{source}/{part_name(index, parts[source])}"
         write_bytes_atomic(join(self._out_dir, rel), data)
@@ -287,9 +288,13 @@ class WriteDocumentStore(beam.PTransform):
             | "PartsPerSource" >> beam.MapTuple(lambda s, n: (s, max(1, math.ceil(n / rows_per_part))))
         )
         parts_side = beam.pvalue.AsDict(parts)
+        keyed = docs | "KeyByPart" >> beam.Map(lambda d, p: ((d.source, _part_index(d.id, p[d.source])), d), parts_side)
+        # One marker per part, so a part that no document hashed into is still written (empty)
+        # and the part-i-of-n series is always complete.
+        markers = parts | "PartMarkers" >> beam.FlatMapTuple(lambda s, n: [((s, i), None) for i in range(n)])
         return (
-            docs
-            | "KeyByPart" >> beam.Map(lambda d, p: ((d.source, _part_index(d.id, p[d.source])), d), parts_side)
+            (keyed, markers)
+            | "AllParts" >> beam.Flatten()
             | "GroupParts" >> beam.GroupByKey()
             | "WriteParts" >> beam.ParDo(_WritePartFn(self._out_dir), parts_side)
         )
@@ -362,6 +367,13 @@ def build_manifest_dict(recipe: Recipe, stats: dict, files: list[dict]) -> dict[
         "balanced": all(v["balanced"] for v in sources.values()),
         "files": [{k: v for k, v in f.items() if k not in ("text_bytes", "chars")} for f in outputs],
     }
+
+
+def check_balanced_or_raise(manifest: dict[str, Any]) -> None:
+    """`StageError` naming the sources whose account does not balance (a bug, never data)."""
+    if not manifest["balanced"]:
+        bad = sorted(name for name, s in manifest["sources"].items() if not s["balanced"])
+        raise StageError(f"the build's accounting does not balance for {', '.join(bad)}; see build-manifest.json 'stages'")
 
 
 def build_fingerprint(recipe: Recipe) -> str:
@@ -464,8 +476,6 @@ def _remove_file(path: str) -> None:
 def read_build_manifest(out_dir: str) -> dict[str, Any]:
     """The manifest of a completed build at ``out_dir`` (any Beam filesystem)."""
     from apache_beam.io.filesystems import FileSystems
-
-    from dataprep.errors import FormatError
 
     path = join(out_dir, BUILD_MANIFEST)
     if not FileSystems.exists(path):

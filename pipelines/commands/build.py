@@ -9,7 +9,7 @@ import time
 import click
 
 from dataprep.cli import format_table, handle_errors
-from dataprep.errors import RecipeError, StageError
+from dataprep.errors import RecipeError
 
 
 def check_beam_args(beam_args: tuple[str, ...]) -> list[str]:
@@ -77,12 +77,11 @@ def build(recipe: str, out_dir: str | None, dry_run: bool, workers: int, verbose
     if not out_dir:
         raise RecipeError("--out", "an output folder", "nothing", hint="dataprep build RECIPE --out DIR")
 
-    from pipelines.build import build_documents
+    from pipelines.build import build_documents, check_balanced_or_raise
 
     started = time.time()
     manifest = build_documents(r, out_dir, workers=workers, beam_args=args)
     elapsed = time.time() - started
     click.echo(format_table(["source", "files", "read", "kept", "dropped", "rejected", "MB"], summary_rows(manifest)))
     click.echo(f"wrote {out_dir} in {elapsed:.1f} s (fingerprint {manifest['fingerprint'][:12]})")
-    if not manifest["balanced"]:
-        raise StageError("the build's accounting does not balance; see build-manifest.json 'stages'")
+    check_balanced_or_raise(manifest)
