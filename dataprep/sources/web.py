@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
@@ -35,6 +34,7 @@ from dataprep.errors import RecipeError
 from dataprep.fs import DECOMPRESSION_ERRORS, FileSystem, open_decompressed, relative_to_root
 from dataprep.records import Document, Dropped, ReadResult, Rejected, make_id
 from dataprep.sources import ReadContext
+from dataprep.sources.text import decode_counting
 
 EXTRACTORS = ("trafilatura", "resiliparse")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -77,35 +77,6 @@ class Options:
 
 
 # --- decoding --------------------------------------------------------------------------------
-
-_decode_state = threading.local()
-
-
-def _count_and_replace(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: replace an undecodable run with U+FFFD and count its bytes."""
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    _decode_state.count = getattr(_decode_state, "count", 0) + (error.end - error.start)
-    return "\ufffd", error.end
-
-
-codecs.register_error("dataprep-count-replace", _count_and_replace)
-
-
-def decode_counting(data: bytes, encoding: str) -> tuple[str, int]:
-    """Decode ``data``, replacing bad bytes with U+FFFD; returns (text, number of bad bytes).
-
-    >>> decode_counting(b"caf\\xc3\\xa9 \\xff", "utf-8")
-    ('café \\ufffd', 1)
-    """
-    try:
-        return data.decode(encoding), 0
-    except UnicodeDecodeError:
-        pass
-    _decode_state.count = 0
-    text = data.decode(encoding, errors="dataprep-count-replace")
-    return text, _decode_state.count
-
 
 def normalise_charset(label: str | bytes | None) -> str | None:
     """The Python codec for a charset label, or None when the label names no known codec.
