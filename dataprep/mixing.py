@@ -1,0 +1,360 @@
+"""Mixture arithmetic and hash sampling: how many copies of each document go into training.
+
+A source's ``weight`` is its share of training tokens (PaLM Table 2: conversations 50%, web 27%,
+books 13%, code 5%, Wikipedia 4%, news 1%). With ``A_s`` tokens available in source ``s``, weight
+share ``w_s`` (weights normalised to sum 1) and a total budget ``T``, the source's sampling rate is
+
+    rate_s = w_s * T / A_s
+
+below 1 the source is down-sampled, above 1 repeated (``rate_s`` epochs). When the recipe asks
+for the largest budget without repeating, ``T = min_s A_s / w_s``: the scarcest source per unit
+of weight is used exactly once and every other one is down-sampled.
+
+Every decision is a function of hashes, never of order or worker: a document's ``base`` hash is
+xxh64 of its id seeded with the recipe seed, and everything else derives from ``(base, salt)``
+through splitmix64, vectorised in numpy where it runs over many documents:
+
+- split: validation iff ``unit(derive(base, SPLIT)) < validation_fraction`` (per document, so
+  all repeats of a document share a split and validation never leaks into training);
+- copies: a source with rate ``r`` keeps ``F = floor(r)`` full copies of every document
+  (repeat indices ``0..F-1``), and copy ``F`` of the documents whose key
+  ``derive(base, COPY + F)`` is below the source's threshold. The threshold is chosen over the
+  source's sorted keys so the fractional epoch holds as close as possible to
+  ``(r - F) * A_s`` tokens (exact to one document), instead of only in expectation;
+- order: copy ``k`` sorts by ``derive(base, SHUFFLE + k)``; its high bits also pick its shard.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import xxhash
+
+from dataprep.errors import StageError
+
+MASK64 = (1 << 64) - 1
+TWO64 = 1 << 64
+# Salts: the top 32 bits name the purpose, the low 32 bits carry a repeat index.
+SPLIT = 1 << 32
+COPY = 2 << 32
+SHUFFLE = 3 << 32
+_GOLDEN = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+_SALT_MUL = 0xD6E8FEB86659FD93
+
+
+def base_hash(seed: int, doc_id: str) -> int:
+    """The 64-bit hash every random decision about a document derives from.
+
+    >>> base_hash(0, "web/a.warc.gz#3") == base_hash(0, "web/a.warc.gz#3")
+    True
+    """
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=seed & MASK64)
+
+
+def _splitmix(x: int) -> int:
+    x = (x + _GOLDEN) & MASK64
+    x = ((x ^ (x >> 30)) * _M1) & MASK64
+    x = ((x ^ (x >> 27)) * _M2) & MASK64
+    return x ^ (x >> 31)
+
+
+def derive(base: int, salt: int) -> int:
+    """A 64-bit hash of ``(base, salt)`` (splitmix64 finaliser); equals `derive_array` elementwise."""
+    return _splitmix(base ^ ((salt * _SALT_MUL) & MASK64))
+
+
+def derive_array(base: np.ndarray, salt: int) -> np.ndarray:
+    """`derive` over a uint64 array, without a Python loop."""
+    with np.errstate(over="ignore"):
+        x = base.astype(np.uint64) ^ np.uint64((salt * _SALT_MUL) & MASK64)
+        x = x + np.uint64(_GOLDEN)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
+        return x ^ (x >> np.uint64(31))
+
+
+def unit(h: int) -> float:
+    """A 64-bit hash as a float in [0, 1)."""
+    return (h >> 11) * (1.0 / (1 << 53))
+
+
+def is_validation(base: int, validation_fraction: float) -> bool:
+    """True when the document with this base hash belongs to the validation split."""
+    return unit(derive(base, SPLIT)) < validation_fraction
+
+
+def validation_mask(bases: np.ndarray, validation_fraction: float) -> np.ndarray:
+    """`is_validation` over an array of base hashes."""
+    keys = derive_array(bases, SPLIT) >> np.uint64(11)
+    return keys.astype(np.float64) * (1.0 / (1 << 53)) < validation_fraction
+
+
+def normalised_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Weights scaled to sum to 1: ``{"a": 3, "b": 1}`` -> ``{"a": 0.75, "b": 0.25}``."""
+    total = sum(weights.values())
+    return {k: v / total for k, v in weights.items()}
+
+
+def resolve_budget(weights: Mapping[str, float], available: Mapping[str, int], total_tokens: int | None) -> int:
+    """The total token budget: ``total_tokens`` or, when None, the largest without repeats.
+
+    ``resolve_budget({"a": 0.5, "b": 0.5}, {"a": 100, "b": 40}, None)`` -> 80: source ``b``
+    limits the mixture (40 tokens for half of it). Raises `StageError` naming a weighted source
+    with no tokens, since no budget can give it its share.
+    """
+    for name, w in weights.items():
+        if w > 0 and available.get(name, 0) <= 0:
+            raise StageError(
+                f"source '{name}' has weight {w} but no tokens in the document store: "
+                "check that the build kept documents for it, or remove it from the recipe"
+            )
+    if total_tokens is not None:
+        return int(total_tokens)
+    shares = normalised_weights(weights)
+    return int(math.floor(min(available[s] / shares[s] for s in shares)))
+
+
+def mixture_rates(weights: Mapping[str, float], available: Mapping[str, int], total: int) -> dict[str, float]:
+    """Sampling rate per source: ``share * total / available`` (epochs when above 1).
+
+    >>> mixture_rates({"a": 0.5, "b": 0.5}, {"a": 100, "b": 40}, 80)
+    {'a': 0.4, 'b': 1.0}
+    """
+    shares = normalised_weights(weights)
+    return {s: shares[s] * total / available[s] for s in shares}
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """How one source is sampled.
+
+    ``full_epochs`` copies of every document, plus copy number ``full_epochs`` of the documents
+    whose copy key is below ``threshold`` (an integer in [0, 2**64]; 0 = none, 2**64 = all).
+    """
+
+    source: str
+    weight: float
+    target_share: float
+    documents: int
+    available_tokens: int
+    target_tokens: float
+    rate: float
+    full_epochs: int
+    threshold: int
+    planned_tokens: int
+
+    def copies(self, base: int) -> int:
+        """Number of copies of the document with this base hash (repeat indices 0..n-1)."""
+        extra = 1 if derive(base, COPY + self.full_epochs) < self.threshold else 0
+        return self.full_epochs + extra
+
+
+def fractional_threshold(keys: np.ndarray, tokens: np.ndarray, target: float) -> tuple[int, int]:
+    """The key threshold whose documents (keys below it) hold as close to ``target`` tokens as
+    possible, and those documents' token count.
+
+    Documents are taken in key order (a hash, so a uniform random order); the cut is placed
+    before or after the document that crosses ``target``, whichever lands closer.
+
+    >>> fractional_threshold(np.array([5, 1, 9], np.uint64), np.array([10, 10, 10]), 12)
+    (5, 10)
+    """
+    if len(keys) == 0 or target <= 0:
+        return 0, 0
+    order = np.lexsort((tokens, keys))
+    k = keys[order]
+    cum = np.concatenate([[0], np.cumsum(tokens[order], dtype=np.int64)])
+    m = int(np.argmin(np.abs(cum - target)))  # first minimum: ties prefer fewer tokens
+    threshold = TWO64 if m == len(k) else int(k[m])
+    return threshold, int(cum[m])
+
+
+def plan_source(
+    source: str,
+    weight: float,
+    target_share: float,
+    bases: np.ndarray,
+    tokens: np.ndarray,
+    total: int,
+) -> SourcePlan:
+    """Plan one source from its documents' base hashes and token counts (end-of-document token
+    included) for a total budget of ``total`` tokens."""
+    available = int(tokens.sum(dtype=np.int64))
+    target = target_share * total
+    rate = target / available if available else 0.0
+    full = int(math.floor(rate))
+    remainder = target - full * available
+    keys = derive_array(bases, COPY + full)
+    threshold, extra = fractional_threshold(keys, tokens.astype(np.int64), remainder)
+    return SourcePlan(
+        source=source,
+        weight=weight,
+        target_share=target_share,
+        documents=int(len(bases)),
+        available_tokens=available,
+        target_tokens=target,
+        rate=rate,
+        full_epochs=full,
+        threshold=threshold,
+        planned_tokens=full * available + extra,
+    )
+
+
+def copy_counts(plan: SourcePlan, bases: np.ndarray) -> np.ndarray:
+    """`SourcePlan.copies` over an array of base hashes."""
+    if plan.threshold >= TWO64:
+        extra = np.ones(len(bases), dtype=np.int64)
+    else:
+        extra = (derive_array(bases, COPY + plan.full_epochs) < np.uint64(plan.threshold)).astype(np.int64)
+    return plan.full_epochs + extra
+
+
+def plan_mixture(
+    weights: Mapping[str, float],
+    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    total_tokens: int | None,
+) -> tuple[int, dict[str, SourcePlan]]:
+    """The resolved budget and a plan for every weighted source.
+
+    Args:
+        weights: source -> recipe weight.
+        arrays: source -> (base hashes uint64, tokens per document incl. end-of-document).
+        total_tokens: the budget, or None for the largest budget without repeats.
+    Returns:
+        (total budget, source -> `SourcePlan` in the order of ``weights``).
+    """
+    empty = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    available = {s: int(arrays.get(s, empty)[1].sum(dtype=np.int64)) for s in weights}
+    total = resolve_budget(weights, available, total_tokens)
+    shares = normalised_weights(weights)
+    plans = {}
+    for s in weights:
+        bases, tokens = arrays.get(s, empty)
+        plans[s] = plan_source(s, weights[s], shares[s], bases, tokens, total)
+    return total, plans
+
+
+def shuffle_key(base: int, copy: int) -> int:
+    """Position key of repeat ``copy`` of a document in the global shuffle."""
+    return derive(base, SHUFFLE + copy)
+
+
+def shard_of(key: int, num_shards: int) -> int:
+    """Shard index from the high bits of a shuffle key (multiply-shift: unbiased, no modulo)."""
+    return (key * num_shards) >> 64
+
+
+def shard_count(tokens: int, shard_tokens: int, copies: int) -> int:
+    """Shards for a split of ``tokens`` tokens in ``copies`` document copies: enough for
+    ``shard_tokens`` each, never more than the copies (so few shards are empty), 0 when empty."""
+    if copies <= 0:
+        return 0
+    return max(1, min(math.ceil(tokens / shard_tokens), copies))
+
+
+def realised_shares(tokens: Mapping[str, int]) -> dict[str, float]:
+    """Each source's share of the tokens actually written."""
+    total = sum(tokens.values())
+    return {s: (t / total if total else 0.0) for s, t in tokens.items()}
+
+
+def epochs(realised: int, available: int) -> float:
+    """How many times over a source's tokens were used."""
+    return realised / available if available else 0.0
+
+
+def split_tokens(
+    plans: Mapping[str, SourcePlan],
+    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    validation_fraction: float,
+) -> dict[str, tuple[int, int]]:
+    """Planned (tokens, document copies) per split, ``{"train": (t, c), "validation": (t, c)}``."""
+    out = {"train": [0, 0], "validation": [0, 0]}
+    for s, plan in plans.items():
+        bases, tokens = arrays.get(s, (np.zeros(0, np.uint64), np.zeros(0, np.int64)))
+        if not len(bases):
+            continue
+        n = copy_counts(plan, bases)
+        val = validation_mask(bases, validation_fraction)
+        for name, mask in (("train", ~val), ("validation", val)):
+            out[name][0] += int((n[mask] * tokens[mask]).sum(dtype=np.int64))
+            out[name][1] += int(n[mask].sum())
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class MixturePlan:
+    """The whole mixture: the budget, each source's plan, and the shard count of each split.
+
+    ``planned`` holds the (tokens, document copies) each split will receive, exactly: it is
+    computed from the same hashes the pipeline uses to decide.
+    """
+
+    total_tokens: int
+    budget: str
+    validation_fraction: float
+    sources: dict[str, SourcePlan]
+    shards: dict[str, int]
+    planned: dict[str, tuple[int, int]]
+
+    def split_of(self, base: int) -> str:
+        """``"validation"`` or ``"train"`` for the document with this base hash."""
+        return "validation" if is_validation(base, self.validation_fraction) else "train"
+
+    def shard_keys(self) -> list[tuple[str, int]]:
+        """Every (split, shard index) that will be written, in order."""
+        return [(split, i) for split in ("train", "validation") for i in range(self.shards.get(split, 0))]
+
+
+def make_plan(
+    weights: Mapping[str, float],
+    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    total_tokens: int | None,
+    validation_fraction: float,
+    shard_tokens: int,
+) -> MixturePlan:
+    """Plan the mixture from per-source (base hashes, token counts) arrays: rates, copy
+    thresholds, and shard counts sized to ``shard_tokens``. Pure: equal inputs give equal plans
+    whatever order the arrays were collected in."""
+    total, plans = plan_mixture(weights, arrays, total_tokens)
+    planned = split_tokens(plans, arrays, validation_fraction)
+    shards = {split: shard_count(t, shard_tokens, c) for split, (t, c) in planned.items()}
+    return MixturePlan(
+        total_tokens=total,
+        budget="max_without_repeat" if total_tokens is None else "total_tokens",
+        validation_fraction=validation_fraction,
+        sources=plans,
+        shards=shards,
+        planned=planned,
+    )
+
+
+__all__: Sequence[str] = [
+    "MixturePlan",
+    "make_plan",
+    "SourcePlan",
+    "base_hash",
+    "copy_counts",
+    "derive",
+    "derive_array",
+    "epochs",
+    "fractional_threshold",
+    "is_validation",
+    "mixture_rates",
+    "normalised_weights",
+    "plan_mixture",
+    "plan_source",
+    "realised_shares",
+    "resolve_budget",
+    "shard_count",
+    "shard_of",
+    "shuffle_key",
+    "split_tokens",
+    "unit",
+    "validation_mask",
+]

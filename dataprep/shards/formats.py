@@ -1,0 +1,186 @@
+"""Shard file formats: bytes out of a `Packed` stream, and readers that invert them.
+
+Parquet shard (Hugging Face ``datasets.load_dataset("parquet", ...)`` reads it):
+    columns ``input_ids`` list<int32> (one row per sequence) and, when asked, ``segment_ids``
+    list<int32>; schema metadata ``format = dataprep-shards v1``; zstd, row groups of 1,024 rows.
+
+Megatron-LM indexed dataset (``megatron/core/datasets/indexed_dataset.py``, ``MMIDIDX``):
+    ``.bin``: the token stream, little-endian, dtype uint16 when the vocabulary has fewer than
+    65,500 ids (Megatron's ``DType.optimal_dtype``) else int32.
+    ``.idx``: ``b"MMIDIDX\\x00\\x00"`` (9 bytes), version ``<Q`` = 1, dtype code ``<B`` (8 uint16,
+    4 int32), sequence count ``<Q``, document count ``<Q``, then int32 sequence lengths,
+    int64 sequence byte offsets into ``.bin``, int64 document indices. Every packed sequence
+    is written as one sequence and one document (document indices ``0, 1, ..., n``): the
+    sequences are already packed, and Megatron's own sampler may treat them as documents.
+
+Document index (provenance, one per shard): Parquet with ``id`` (store document id),
+``source``, ``copy`` (repeat index), ``offset`` (int64, first token in the shard's stream) and
+``length`` (int32, tokens including the end-of-document id).
+
+All writers return bytes and are deterministic (no timestamps), so equal inputs give equal
+files and checksums whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataprep.errors import FormatError
+from dataprep.shards.packing import Packed
+
+SHARDS_FORMAT = "dataprep-shards v1"
+MEGATRON_MAGIC = b"MMIDIDX\x00\x00"
+MEGATRON_VERSION = 1
+# Megatron's DType codes (indexed_dataset.DType).
+MEGATRON_DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
+MEGATRON_CODES = {np.dtype(v): k for k, v in MEGATRON_DTYPES.items()}
+ROW_GROUP_ROWS = 1024
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """Megatron's ``DType.optimal_dtype``: uint16 below 65,500 ids, int32 otherwise.
+
+    >>> token_dtype(32000), token_dtype(256000)
+    (dtype('uint16'), dtype('int32'))
+    """
+    return np.dtype(np.uint16 if vocab_size < 65500 else np.int32)
+
+
+def _list_array(values: np.ndarray, lengths: np.ndarray) -> pa.ListArray:
+    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values.astype(np.int32, copy=False), pa.int32()))
+
+
+def parquet_schema(segment_ids: bool) -> pa.Schema:
+    """Schema of a Parquet shard."""
+    fields = [pa.field("input_ids", pa.list_(pa.int32()))]
+    if segment_ids:
+        fields.append(pa.field("segment_ids", pa.list_(pa.int32())))
+    return pa.schema(fields, metadata={b"format": SHARDS_FORMAT.encode()})
+
+
+def parquet_shard_bytes(packed: Packed, segment_ids: bool) -> bytes:
+    """A Parquet shard's bytes: one row per sequence."""
+    columns = [_list_array(packed.tokens, packed.lengths)]
+    if segment_ids:
+        if packed.segment_ids is None:
+            raise ValueError("segment_ids requested but the packed stream has none")
+        columns.append(_list_array(packed.segment_ids, packed.lengths))
+    table = pa.Table.from_arrays(columns, schema=parquet_schema(segment_ids))
+    return _parquet_bytes(table)
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=False)
+    return buf.getvalue()
+
+
+class Stream(NamedTuple):
+    """A shard read back: flat tokens, sequence lengths, segment ids (or None)."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    segment_ids: np.ndarray | None
+
+
+def read_parquet_shard(path_or_bytes: str | bytes) -> Stream:
+    """Read a Parquet shard back into a flat stream (vectorised: no per-token Python)."""
+    src = pa.BufferReader(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    try:
+        table = pq.read_table(src)
+    except (OSError, pa.ArrowException) as e:
+        raise FormatError(f"{path_or_bytes if isinstance(path_or_bytes, str) else 'shard'}: unreadable Parquet: {e}") from None
+    if "input_ids" not in table.column_names:
+        raise FormatError(f"{path_or_bytes}: no input_ids column")
+    ids = table.column("input_ids").combine_chunks()
+    lengths = np.diff(ids.offsets.to_numpy()).astype(np.int32) if len(ids) else np.zeros(0, np.int32)
+    tokens = ids.flatten().to_numpy(zero_copy_only=False).astype(np.int32) if len(ids) else np.zeros(0, np.int32)
+    seg = None
+    if "segment_ids" in table.column_names:
+        s = table.column("segment_ids").combine_chunks()
+        seg = s.flatten().to_numpy(zero_copy_only=False).astype(np.int32) if len(s) else np.zeros(0, np.int32)
+    return Stream(tokens, lengths, seg)
+
+
+def megatron_bytes(packed: Packed, dtype: np.dtype) -> tuple[bytes, bytes]:
+    """(``.bin``, ``.idx``) bytes of one shard in Megatron-LM's ``MMIDIDX`` version 1 layout."""
+    dtype = np.dtype(dtype)
+    if dtype not in MEGATRON_CODES:
+        raise ValueError(f"no Megatron dtype code for {dtype}")
+    if len(packed.tokens) and (int(packed.tokens.max()) > np.iinfo(dtype).max or int(packed.tokens.min()) < 0):
+        raise ValueError(f"token ids out of range for {dtype}")
+    data = packed.tokens.astype(dtype).astype(dtype.newbyteorder("<"), copy=False).tobytes()
+    n = len(packed.lengths)
+    lengths = packed.lengths.astype("<i4")
+    pointers = (np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) * dtype.itemsize).astype("<i8") if n else np.zeros(0, "<i8")
+    doc_idx = np.arange(n + 1, dtype="<i8")
+    header = MEGATRON_MAGIC + struct.pack("<Q", MEGATRON_VERSION) + struct.pack("<B", MEGATRON_CODES[dtype])
+    header += struct.pack("<Q", n) + struct.pack("<Q", len(doc_idx))
+    index = header + lengths.tobytes() + pointers.tobytes() + doc_idx.tobytes()
+    return data, index
+
+
+def read_megatron(bin_path: str, idx_path: str) -> Stream:
+    """Read a Megatron ``.bin``/``.idx`` pair back into a flat stream; `FormatError` if the index
+    is not ``MMIDIDX`` version 1 or disagrees with the data file."""
+    with open(idx_path, "rb") as f:
+        blob = f.read()
+    if blob[:9] != MEGATRON_MAGIC:
+        raise FormatError(f"{idx_path}: not a Megatron index (magic {blob[:9]!r})")
+    (version,) = struct.unpack_from("<Q", blob, 9)
+    (code,) = struct.unpack_from("<B", blob, 17)
+    n, ndocs = struct.unpack_from("<QQ", blob, 18)
+    if version != MEGATRON_VERSION or code not in MEGATRON_DTYPES:
+        raise FormatError(f"{idx_path}: version {version}, dtype code {code}: expected version 1, a known code")
+    off = 34
+    lengths = np.frombuffer(blob, "<i4", n, off)
+    pointers = np.frombuffer(blob, "<i8", n, off + 4 * n)
+    doc_idx = np.frombuffer(blob, "<i8", ndocs, off + 12 * n)
+    dtype = np.dtype(MEGATRON_DTYPES[code]).newbyteorder("<")
+    tokens = np.fromfile(bin_path, dtype=dtype)
+    expected = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) * dtype.itemsize if n else pointers
+    if int(lengths.sum()) != len(tokens) or not np.array_equal(pointers, expected) or (ndocs and doc_idx[-1] != n):
+        raise FormatError(f"{idx_path}: index does not match {bin_path}")
+    return Stream(tokens.astype(np.int32), lengths.astype(np.int32), None)
+
+
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("copy", pa.int32()),
+        pa.field("offset", pa.int64()),
+        pa.field("length", pa.int32()),
+    ],
+    metadata={b"format": SHARDS_FORMAT.encode()},
+)
+
+
+def index_bytes(ids: Sequence[str], sources: Sequence[str], copies: Sequence[int], packed: Packed) -> bytes:
+    """A shard's document index: where each document copy sits in the shard's stream."""
+    table = pa.Table.from_arrays(
+        [
+            pa.array(list(ids), pa.string()),
+            pa.array(list(sources), pa.string()),
+            pa.array(np.asarray(copies, dtype=np.int32), pa.int32()),
+            pa.array(packed.doc_offsets.astype(np.int64), pa.int64()),
+            pa.array(packed.doc_lengths.astype(np.int32), pa.int32()),
+        ],
+        schema=INDEX_SCHEMA,
+    )
+    return _parquet_bytes(table)
+
+
+def read_index(path: str) -> pa.Table:
+    """A shard's document index as an Arrow table (columns of `INDEX_SCHEMA`)."""
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        raise FormatError(f"{path}: unreadable document index: {e}") from None

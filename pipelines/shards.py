@@ -1,0 +1,585 @@
+"""The shards stage on Beam: mix sources by token weight, tokenize, shuffle, pack, write shards.
+
+    part files of DIR/documents/<source>/
+      | ReadStoreDocuments   # Output: Document (id, source, text)
+      | TokenizeDocuments    # Output: Tokenized(id, source, base hash, int32 tokens + EOS)
+      | MixSources           # Output: ((split, shard), Copy(key, id, copy, source, tokens)),
+                             #         and the MixturePlan (a singleton, from token counts)
+      | PackSequences        # Output: PackedShard (documents sorted by key, cut into sequences)
+      | WriteShards          # Output: shard records; DIR/shards/manifest.json written last
+
+Parallel and deterministic: every document copy goes to a shard picked by its hash, is ordered
+within the shard by the same hash, and each shard is packed on its own. Nothing depends on the
+order elements arrive in, so 1 or N workers give byte-identical files. The price: each shard's
+last sequence may be partial (padded), at most ``sequence_length - 1`` pad tokens per shard,
+against one for a single global stream (which would need one worker to pack everything).
+
+The stage writes into ``DIR/.shards.partial/`` and only swaps it into ``DIR/shards/`` once the
+manifest is written, so ``DIR/shards/`` is either absent or complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+
+import apache_beam as beam
+import numpy as np
+import pyarrow.parquet as pq
+from apache_beam.transforms.combiners import ToList
+
+from dataprep import __version__
+from dataprep.configs import to_plain
+from dataprep.errors import FormatError, StageError
+from dataprep.manifest import dumps_json, read_manifest, sha256_file, write_atomic
+from dataprep.mixing import (
+    MixturePlan,
+    base_hash,
+    epochs,
+    make_plan,
+    realised_shares,
+    shard_of,
+    shuffle_key,
+)
+from dataprep.records import Document
+from dataprep.shards.config import ShardsConfig
+from dataprep.shards.formats import (
+    SHARDS_FORMAT,
+    index_bytes,
+    megatron_bytes,
+    parquet_shard_bytes,
+    token_dtype,
+)
+from dataprep.shards.packing import Packed, pack
+from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
+
+log = logging.getLogger(__name__)
+
+SHARDS_DIR = "shards"
+PARTIAL_DIR = ".shards.partial"
+MANIFEST = "manifest.json"
+SPLITS = ("train", "validation")
+DROPPED = "dropped"
+
+
+class Tokenized(NamedTuple):
+    """A document as tokens: ``tokens`` int32, ending with the end-of-document id."""
+
+    id: str
+    source: str
+    base: int
+    tokens: np.ndarray
+
+
+class Copy(NamedTuple):
+    """One repeat of a document on its way to a shard; ``key`` orders it within the shard."""
+
+    key: int
+    id: str
+    copy: int
+    source: str
+    tokens: np.ndarray
+
+
+class PackedShard(NamedTuple):
+    """A packed shard and its provenance (document copies in stream order)."""
+
+    split: str
+    index: int
+    count: int
+    packed: Packed
+    ids: list[str]
+    sources: list[str]
+    copies: list[int]
+
+
+def shard_name(index: int, count: int) -> str:
+    """``shard_name(0, 4)`` -> ``'shard-00000-of-00004'``."""
+    return f"shard-{index:05d}-of-{count:05d}"
+
+
+def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> dict[str, str]:
+    """Relative paths of one shard's files, keyed ``parquet``, ``megatron_bin``,
+    ``megatron_idx`` and ``index``."""
+    name = shard_name(index, count)
+    out = {}
+    if "parquet" in formats:
+        out["parquet"] = f"parquet/{split}/{name}.parquet"
+    if "megatron" in formats:
+        out["megatron_bin"] = f"megatron/{split}/{name}.bin"
+        out["megatron_idx"] = f"megatron/{split}/{name}.idx"
+    out["index"] = f"index/{split}/{name}.parquet"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure per-element functions
+
+
+def read_part(path: str) -> Iterator[Document]:
+    """Documents of one store part file (id, source, text; meta is not needed here)."""
+    f = pq.ParquetFile(path)
+    for rg in range(f.num_row_groups):
+        cols = f.read_row_group(rg, columns=["id", "source", "text"]).to_pydict()
+        for i, s, t in zip(cols["id"], cols["source"], cols["text"]):
+            yield Document(i, s, t, {})
+
+
+def emit_copies(doc: Tokenized, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], Copy]]:
+    """Every copy the plan gives ``doc``, keyed by (split, shard index)."""
+    sp = plan.sources.get(doc.source)
+    if sp is None:
+        return
+    split = plan.split_of(doc.base)
+    n_shards = plan.shards[split]
+    for k in range(sp.copies(doc.base)):
+        key = shuffle_key(doc.base, k)
+        yield (split, shard_of(key, n_shards)), Copy(key, doc.id, k, doc.source, doc.tokens)
+
+
+def pack_shard(
+    item: tuple[tuple[str, int], Iterable[Copy | None]], plan: MixturePlan, config: ShardsConfig, pad_id: int
+) -> PackedShard:
+    """Sort a shard's copies by shuffle key (ties by id and copy) and pack them."""
+    (split, index), values = item
+    copies = sorted((c for c in values if c is not None), key=lambda c: (c.key, c.id, c.copy))
+    packed = pack(
+        [c.tokens for c in copies],
+        config.sequence_length,
+        pad_id,
+        segment_ids=config.segment_ids,
+        last_sequence=config.last_sequence,
+    )
+    return PackedShard(
+        split, index, plan.shards[split], packed, [c.id for c in copies], [c.source for c in copies], [c.copy for c in copies]
+    )
+
+
+def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: np.dtype) -> dict[str, Any]:
+    """Write one shard's files atomically under ``out_dir``; return its manifest record."""
+    paths = shard_paths(shard.split, shard.index, shard.count, config.formats)
+    blobs: dict[str, bytes] = {}
+    if "parquet" in config.formats:
+        blobs["parquet"] = parquet_shard_bytes(shard.packed, config.segment_ids)
+    if "megatron" in config.formats:
+        blobs["megatron_bin"], blobs["megatron_idx"] = megatron_bytes(shard.packed, dtype)
+    blobs["index"] = index_bytes(shard.ids, shard.sources, shard.copies, shard.packed)
+    files = {}
+    for kind, data in blobs.items():
+        path = os.path.join(out_dir, paths[kind])
+        write_atomic(path, lambda f, data=data: f.write(data))
+        files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": sha256_file(path)}
+    per_source: Counter[str] = Counter()
+    for s, n in zip(shard.sources, shard.packed.doc_lengths.tolist()):
+        per_source[s] += n
+    return {
+        "split": shard.split,
+        "index": shard.index,
+        "name": shard_name(shard.index, shard.count),
+        "files": files,
+        "sequences": int(len(shard.packed.lengths)),
+        "tokens": int(len(shard.packed.tokens)),
+        "padding_tokens": shard.packed.padding,
+        "documents": len(shard.ids),
+        "source_tokens": dict(sorted(per_source.items())),
+    }
+
+
+def build_manifest(
+    records: list[dict[str, Any]],
+    plan: MixturePlan,
+    header: dict[str, Any],
+    dropped: Iterable[tuple[tuple[str, str], int]] = (),
+) -> dict[str, Any]:
+    """The stage manifest from every shard record and the plan: shards, splits, and per-source
+    token accounting (available, target share, realised share, epochs) as PaLM's Table 2.
+    ``dropped`` counts documents not tokenized, as ((source, reason), count)."""
+    drops: dict[str, dict[str, int]] = {}
+    for (source, reason), n in dropped:
+        drops.setdefault(source, {})[f"dropped_{reason}"] = int(n)
+    records = sorted(records, key=lambda r: (SPLITS.index(r["split"]), r["index"]))
+    realised = {split: Counter() for split in SPLITS}
+    for r in records:
+        realised[r["split"]].update(r["source_tokens"])
+    total_by_source = {s: realised["train"][s] + realised["validation"][s] for s in plan.sources}
+    shares = realised_shares(total_by_source)
+    train_shares = realised_shares({s: realised["train"][s] for s in plan.sources})
+    sources = {}
+    for s, sp in plan.sources.items():
+        sources[s] = {
+            "weight": sp.weight,
+            "documents": sp.documents,
+            "available_tokens": sp.available_tokens,
+            "target_share": sp.target_share,
+            "target_tokens": round(sp.target_tokens, 3),
+            "rate": sp.rate,
+            "full_epochs": sp.full_epochs,
+            "realised_tokens": {split: int(realised[split][s]) for split in SPLITS},
+            "realised_share": shares[s],
+            "realised_share_train": train_shares[s],
+            "epochs": epochs(total_by_source[s], sp.available_tokens),
+            "dropped": dict(sorted(drops.get(s, {}).items())),
+        }
+    splits = {}
+    for split in SPLITS:
+        rs = [r for r in records if r["split"] == split]
+        splits[split] = {
+            "shards": len(rs),
+            "sequences": sum(r["sequences"] for r in rs),
+            "tokens": sum(r["tokens"] for r in rs),
+            "padding_tokens": sum(r["padding_tokens"] for r in rs),
+            "documents": sum(r["documents"] for r in rs),
+        }
+    return {
+        **header,
+        "format": SHARDS_FORMAT,
+        "budget": {"mode": plan.budget, "total_tokens": plan.total_tokens},
+        "sources": sources,
+        "splits": splits,
+        "shards": records,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# DoFns and combiners
+
+
+class _TokenizeFn(beam.DoFn):
+    """Encode each document with the vocabulary (loaded once per worker) and append EOS."""
+
+    def __init__(self, vocab_path: str, seed: int) -> None:
+        self.vocab_path = vocab_path
+        self.seed = seed
+        self.vocab = None
+
+    def setup(self) -> None:
+        from vocab.model import Vocab
+
+        self.vocab = Vocab.load(self.vocab_path)
+        self.eos = np.array([self.vocab.eos_id], dtype=np.int32)
+        self.documents = beam.metrics.Metrics.counter("shards", "documents_tokenized")
+        self.tokens = beam.metrics.Metrics.counter("shards", "tokens")
+
+    def process(self, doc: Document) -> Iterator[Tokenized | beam.pvalue.TaggedOutput]:
+        from vocab.model import UnencodableTextError
+
+        if _plain(doc.text):
+            ids = self.vocab.processor.encode(doc.text)
+        else:
+            try:
+                ids = self.vocab.encode([doc.text])[0]
+            except UnencodableTextError:
+                # Text holding U+10FFFF cannot round-trip (see vocab.model): count it, skip it.
+                yield beam.pvalue.TaggedOutput(DROPPED, (doc.source, "unencodable"))
+                return
+        tokens = np.concatenate([np.asarray(ids, dtype=np.int32), self.eos])
+        self.documents.inc()
+        self.tokens.inc(len(tokens))
+        yield Tokenized(doc.id, doc.source, base_hash(self.seed, doc.id), tokens)
+
+
+def _plain(text: str) -> bool:
+    # Text without U+2581 or U+10FFFF needs none of Vocab.encode's repairs: call SentencePiece
+    # directly and skip a list round trip per document.
+    return "\u2581" not in text and "\U0010ffff" not in text
+
+
+class _CollectArrays(beam.CombineFn):
+    """(base hash, tokens) pairs of a source, combined into two numpy arrays."""
+
+    def create_accumulator(self) -> list:
+        return [[], []]
+
+    def add_input(self, acc: list, item: tuple[int, int]) -> list:
+        acc[0].append(item[0])
+        acc[1].append(item[1])
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[list]) -> list:
+        out: list = [[], []]
+        for a in accs:
+            out[0].extend(a[0])
+            out[1].extend(a[1])
+        return out
+
+    def extract_output(self, acc: list) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(acc[0], dtype=np.uint64), np.array(acc[1], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Composite transforms
+
+
+class ReadStoreDocuments(beam.PTransform):
+    """Part file paths -> `Document`s (id, source, text)."""
+
+    def expand(self, paths: beam.PCollection) -> beam.PCollection:
+        return paths | "ReadPart" >> beam.FlatMap(read_part)
+
+
+class TokenizeDocuments(beam.PTransform):
+    """`Document` -> `Tokenized`, the vocabulary loaded once per worker in ``DoFn.setup``.
+
+    Returns ``{"tokenized": Tokenized, "dropped": ((source, reason), count)}``.
+    """
+
+    def __init__(self, vocab_path: str, seed: int) -> None:
+        super().__init__()
+        self.vocab_path = vocab_path
+        self.seed = seed
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        out = docs | "Encode" >> beam.ParDo(_TokenizeFn(self.vocab_path, self.seed)).with_outputs(DROPPED, main="tokenized")
+        dropped = out[DROPPED] | "CountDropped" >> beam.combiners.Count.PerElement()
+        return {"tokenized": out.tokenized, "dropped": dropped}
+
+
+class MixSources(beam.PTransform):
+    """`Tokenized` -> ``{"copies": ((split, shard), Copy), "plan": MixturePlan}``.
+
+    Token counts per source are combined first (a side input), the plan computed from them, and
+    each document then emits the copies the plan gives it.
+    """
+
+    def __init__(self, weights: dict[str, float], config: ShardsConfig) -> None:
+        super().__init__()
+        self.weights = dict(weights)
+        self.config = config
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        weights, config = self.weights, self.config
+        arrays = (
+            docs
+            | "CountKeys" >> beam.Map(lambda d: (d.source, (d.base, len(d.tokens))))
+            | "CollectCounts" >> beam.CombinePerKey(_CollectArrays())
+            | "AllSources" >> ToList()
+        )
+        plan = arrays | "Plan" >> beam.Map(
+            lambda pairs: make_plan(weights, dict(pairs), config.budget, config.validation_fraction, config.shard_tokens)
+        )
+        copies = docs | "EmitCopies" >> beam.FlatMap(emit_copies, plan=beam.pvalue.AsSingleton(plan))
+        return {"copies": copies, "plan": plan}
+
+
+class PackSequences(beam.PTransform):
+    """((split, shard), Copy) -> `PackedShard`: group by shard, sort by key, pack.
+
+    Every planned shard is packed, even one that received no copy (it is written empty), so
+    shard names ``-of-N`` always list N files.
+    """
+
+    def __init__(self, config: ShardsConfig, pad_id: int) -> None:
+        super().__init__()
+        self.config = config
+        self.pad_id = pad_id
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
+        plan = inputs["plan"]
+        markers = plan | "ShardKeys" >> beam.FlatMap(lambda p: [(k, None) for k in p.shard_keys()])
+        return (
+            (inputs["copies"], markers)
+            | "WithEmptyShards" >> beam.Flatten()
+            | "GroupByShard" >> beam.GroupByKey()
+            | "Pack" >> beam.Map(pack_shard, plan=beam.pvalue.AsSingleton(plan), config=self.config, pad_id=self.pad_id)
+        )
+
+
+class WriteShards(beam.PTransform):
+    """`PackedShard` -> shard records; writes each shard's files, then the manifest, last."""
+
+    def __init__(self, out_dir: str, config: ShardsConfig, dtype: np.dtype, header: dict[str, Any]) -> None:
+        super().__init__()
+        self.out_dir = out_dir
+        self.config = config
+        self.dtype = np.dtype(dtype)
+        self.header = header
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
+        out_dir, config, dtype, header = self.out_dir, self.config, self.dtype, self.header
+        records = inputs["shards"] | "Write" >> beam.Map(write_shard, out_dir=out_dir, config=config, dtype=dtype)
+        manifest = (
+            records
+            | "AllShards" >> ToList()
+            | "Manifest"
+            >> beam.Map(
+                build_manifest,
+                plan=beam.pvalue.AsSingleton(inputs["plan"]),
+                header=header,
+                dropped=beam.pvalue.AsList(inputs["dropped"]),
+            )
+        )
+        manifest | "WriteManifest" >> beam.Map(_write_manifest, out_dir=out_dir)
+        return records
+
+
+def _write_manifest(manifest: dict[str, Any], out_dir: str) -> None:
+    blob = dumps_json(manifest)
+    write_atomic(os.path.join(out_dir, MANIFEST), lambda f: f.write(blob))
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage driver
+
+
+def shards_fingerprint(recipe: Any) -> str:
+    """What the shards depend on in the recipe: everything but its name."""
+    return recipe.fingerprint("seed", "sources", "build", "dedup", "quality", "vocab", "shards")
+
+
+def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
+    """Manifest fields known before the pipeline runs: provenance and fingerprints."""
+    build = read_manifest(os.path.join(store_dir, BUILD_MANIFEST), BUILD_FORMAT)
+    cfg = recipe.shards
+    return {
+        "dataprep_version": __version__,
+        "recipe": recipe.name,
+        "recipe_fingerprint": shards_fingerprint(recipe),
+        "store_fingerprint": build.get("fingerprint"),
+        "vocab_fingerprint": vocab.fingerprint,
+        "vocab_size": vocab.size,
+        "eos_id": vocab.eos_id,
+        "pad_id": pad_id_of(vocab),
+        "token_dtype": token_dtype(vocab.size).name,
+        "seed": recipe.seed,
+        "config": to_plain(cfg),
+    }
+
+
+def pad_id_of(vocab: Any) -> int:
+    """The vocabulary's pad id, or its end-of-document id when it has no pad piece."""
+    return vocab.pad_id if vocab.pad_id >= 0 else vocab.eos_id
+
+
+def is_current(recipe: Any, out_dir: str) -> bool:
+    """True when ``DIR/shards`` holds a complete output for this recipe, store and vocabulary."""
+    try:
+        manifest = read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+        build = read_manifest(os.path.join(out_dir, BUILD_MANIFEST), BUILD_FORMAT)
+    except FormatError:
+        return False
+    from vocab.model import Vocab
+
+    try:
+        vocab = Vocab.load(os.path.join(out_dir, "vocab"))
+    except FormatError:
+        return False
+    return (
+        manifest.get("recipe_fingerprint") == shards_fingerprint(recipe)
+        and manifest.get("store_fingerprint") == build.get("fingerprint")
+        and manifest.get("vocab_fingerprint") == vocab.fingerprint
+    )
+
+
+def write_shards(
+    recipe: Any,
+    out_dir: str,
+    *,
+    workers: int = 1,
+    beam_args: Sequence[str] = (),
+    vocab_path: str | None = None,
+) -> dict[str, Any]:
+    """Run the shards stage: read ``out_dir/documents`` and ``out_dir/vocab``, write
+    ``out_dir/shards`` (manifest last). Returns the manifest.
+
+    Raises:
+        FormatError: the store or the vocabulary is missing or unreadable.
+        StageError: the pipeline failed or the mixture is impossible (a weighted source with no
+            tokens); ``out_dir/shards`` is then left as it was.
+    """
+    from pipelines.build import make_pipeline, pipeline_options
+    from vocab.model import Vocab
+
+    vocab_path = vocab_path or os.path.join(out_dir, "vocab")
+    vocab = Vocab.load(vocab_path)
+    if vocab.eos_id < 0:
+        raise FormatError(f"{vocab_path}: the vocabulary has no end-of-document (eos) piece; retrain it with one")
+    header = stage_header(recipe, out_dir, vocab)
+    names = [s.name for s in recipe.sources]
+    parts = part_files(out_dir, names)
+    if not parts:
+        raise StageError(f"{out_dir}/documents: no part files for sources {', '.join(names)} (run `dataprep build` first)")
+    partial = os.path.join(out_dir, PARTIAL_DIR)
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    weights = {s.name: s.weight for s in recipe.sources}
+    cfg = recipe.shards
+    started = time.time()
+    p = make_pipeline(pipeline_options(workers, beam_args))
+    docs = p | "PartFiles" >> beam.Create(parts) | "ReadStore" >> ReadStoreDocuments()
+    tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed)
+    mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg)
+    shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab))
+    {"shards": shards, "plan": mixed["plan"], "dropped": tokenized["dropped"]} | "WriteShards" >> WriteShards(
+        partial, cfg, token_dtype(vocab.size), header
+    )
+    try:
+        p.run().wait_until_finish()
+    except StageError:
+        raise
+    except Exception as e:  # a worker error surfaces as a runner-specific exception
+        inner = _dataprep_error(e)
+        if inner is not None:
+            raise inner from None
+        raise StageError(f"shards stage failed: {e}") from e
+    manifest = read_manifest(os.path.join(partial, MANIFEST), SHARDS_FORMAT)
+    _swap_into_place(partial, os.path.join(out_dir, SHARDS_DIR))
+    log.info("shards written in %.1fs", time.time() - started)
+    return manifest
+
+
+def _dataprep_error(e: BaseException) -> BaseException | None:
+    # Beam wraps errors raised in workers; surface our own typed errors (e.g. an impossible
+    # mixture) with their message instead of a runner traceback.
+    from dataprep.errors import DataprepError
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, DataprepError):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _swap_into_place(partial: str, final: str) -> None:
+    """Replace ``final`` by ``partial``. Between the two renames ``final`` is absent, never
+    half-written; a rerun after a crash there simply redoes the stage."""
+    old = final + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_manifest(out_dir: str) -> dict[str, Any]:
+    """``out_dir/shards/manifest.json``; `FormatError` when the stage has not completed."""
+    return read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+
+
+__all__ = [
+    "Copy",
+    "MixSources",
+    "PackSequences",
+    "PackedShard",
+    "ReadStoreDocuments",
+    "TokenizeDocuments",
+    "Tokenized",
+    "WriteShards",
+    "build_manifest",
+    "emit_copies",
+    "is_current",
+    "load_manifest",
+    "pack_shard",
+    "read_part",
+    "shard_name",
+    "shard_paths",
+    "shards_fingerprint",
+    "write_shard",
+    "write_shards",
+]

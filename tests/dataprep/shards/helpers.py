@@ -1,0 +1,71 @@
+"""Small fixtures shared by the shards tests: a tiny lossless SentencePiece vocabulary and a
+tiny document store with a build manifest, written into ``tmp_path``."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+
+import sentencepiece as spm
+
+from dataprep.manifest import write_json_atomic
+from dataprep.records import Document
+from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes
+
+WORDS = (
+    "the quick brown fox jumps over lazy dog river mountain city night day water fire "
+    "code function return value print data model token sequence shard weight news book"
+).split()
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    """``n`` random words, capitalised, with a full stop."""
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def make_docs(source: str, count: int, seed: int = 0, words: tuple[int, int] = (5, 60)) -> list[Document]:
+    """``count`` documents of random sentences (some with newlines, emoji and Korean)."""
+    rng = random.Random(f"{source}-{seed}")
+    docs = []
+    for i in range(count):
+        parts = [sentence(rng, rng.randint(*words)) for _ in range(rng.randint(1, 4))]
+        if i % 7 == 3:
+            parts.append("Emoji 🙂 and 한국어 text\twith tabs  and  double spaces ▁ too")
+        docs.append(Document(f"{source}/f.txt#{i}", source, "\n".join(parts), {"file": "f.txt", "position": i}))
+    return docs
+
+
+def write_store(out_dir: str, docs_by_source: dict[str, list[Document]], fingerprint: str = "test-store") -> None:
+    """A document store as ``dataprep build`` writes it (one part per source) plus its manifest."""
+    for source, docs in docs_by_source.items():
+        path = os.path.join(out_dir, "documents", source, "part-00000-of-00001.parquet")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(parquet_bytes(sorted(docs, key=lambda d: d.id)))
+    write_json_atomic(os.path.join(out_dir, BUILD_MANIFEST), {"format": BUILD_FORMAT, "fingerprint": fingerprint})
+
+
+def train_tiny_vocab(vocab_dir: str, texts: list[str], vocab_size: int = 400) -> str:
+    """Train a tiny lossless BPE model (identity normalisation, byte fallback) into
+    ``vocab_dir/spm.model``; returns the folder."""
+    os.makedirs(vocab_dir, exist_ok=True)
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        model_type="bpe",
+        vocab_size=vocab_size,
+        normalization_rule_name="identity",
+        add_dummy_prefix=False,
+        remove_extra_whitespaces=False,
+        byte_fallback=True,
+        split_digits=True,
+        character_coverage=1.0,
+        pad_id=3,
+        max_sentence_length=1 << 20,
+        minloglevel=2,
+    )
+    with open(os.path.join(vocab_dir, "spm.model"), "wb") as f:
+        f.write(model.getvalue())
+    return vocab_dir
