@@ -52,7 +52,8 @@ def test_every_source_yields_documents_and_balances(full_build):
         assert s["kept"] > 0, name
         assert s["read"] == s["kept"] + sum(s["dropped"].values()) + sum(s["rejected"].values()), name
     assert manifest["sources"]["dialogue"]["kept"] > 7000
-    assert manifest["sources"]["news"]["kept"] == 300
+    news = manifest["sources"]["news"]
+    assert news["read"] == 300 and news["kept"] > 250  # Gopher rules may drop a few short items
 
 
 def test_copyleft_openjdk_excluded_cpython_kept(full_build):
