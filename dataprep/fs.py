@@ -40,6 +40,9 @@ class FileSystem(Protocol):
     def walk(self, root: str) -> Iterator[FileInfo]:
         """Every regular file below ``root``, sorted, never following a link out of the tree."""
 
+    def is_symlink(self, path: str) -> bool:
+        """True when ``path`` is a symbolic link (always False on object stores)."""
+
 
 class LocalFileSystem:
     """`FileSystem` over local paths. Symlinks are resolved and must stay inside the root."""
@@ -70,6 +73,9 @@ class LocalFileSystem:
                 size = os.path.getsize(path) if os.path.isfile(path) else 0
                 yield FileInfo(path, size)
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+
+    def is_symlink(self, path: str) -> bool:
+        return os.path.islink(path)
 
     def link_target_inside(self, root: str, path: str) -> bool:
         """True unless ``path`` is a symlink whose target lies outside ``root`` (or dangles)."""
