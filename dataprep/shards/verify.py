@@ -1,0 +1,225 @@
+"""Check a shards output against its manifest, its vocabulary and the document store.
+
+`verify_shards` re-reads everything ``dataprep shards`` wrote and answers, check by check:
+checksums and sizes; token ids below the vocabulary size; sequence lengths (all equal to
+``sequence_length`` except possibly each shard's last); Megatron and Parquet giving the same
+tokens; each shard's document index tiling its stream with an end-of-document id closing every
+document; per-source and per-split totals equal to the manifest's; and a sample of documents,
+cut back out of the stream and decoded, equal to the store's text exactly.
+
+The vocabulary is passed in (anything with ``size``, ``eos_id``, ``fingerprint`` and
+``decode(ids)``) so this module stays free of ``vocab`` and Beam.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from dataprep.errors import FormatError
+from dataprep.manifest import read_manifest, sha256_file
+from dataprep.shards.formats import SHARDS_FORMAT, Stream, read_index, read_megatron, read_parquet_shard
+from dataprep.store import part_files
+
+SHARDS_DIR = "shards"
+MANIFEST = "manifest.json"
+EOS_MARK = " ⟨eos⟩ "
+
+
+class Check(NamedTuple):
+    """One verification result: ``name`` of the check, ``ok``, and a detail for the user."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def load(out_dir: str) -> dict[str, Any]:
+    """The shards manifest of ``out_dir`` (`FormatError` if the stage has not completed)."""
+    return read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+
+
+def read_stream(shards_dir: str, shard: dict[str, Any]) -> Stream:
+    """A shard's token stream, from its Parquet file when written, else from Megatron."""
+    files = shard["files"]
+    if "parquet" in files:
+        return read_parquet_shard(os.path.join(shards_dir, files["parquet"]["path"]))
+    return read_megatron(
+        os.path.join(shards_dir, files["megatron_bin"]["path"]), os.path.join(shards_dir, files["megatron_idx"]["path"])
+    )
+
+
+def _check_lengths(stream: Stream, sequence_length: int, last_sequence: str) -> str | None:
+    lengths = stream.lengths
+    if not len(lengths):
+        return None
+    if np.any(lengths[:-1] != sequence_length):
+        bad = int(np.flatnonzero(lengths[:-1] != sequence_length)[0])
+        return f"sequence {bad} has {int(lengths[bad])} tokens, expected {sequence_length}"
+    last = int(lengths[-1])
+    if last_sequence == "pad" and last != sequence_length:
+        return f"last sequence has {last} tokens, expected {sequence_length} (padded)"
+    if not 0 < last <= sequence_length:
+        return f"last sequence has {last} tokens"
+    return None
+
+
+def _check_shard(
+    shards_dir: str, shard: dict[str, Any], manifest: dict[str, Any], vocab_size: int, eos_id: int
+) -> tuple[list[str], Stream | None, Any]:
+    """Problems found in one shard, its stream and its document index."""
+    problems: list[str] = []
+    for kind, f in shard["files"].items():
+        path = os.path.join(shards_dir, f["path"])
+        if not os.path.exists(path):
+            problems.append(f"{f['path']}: missing")
+        elif os.path.getsize(path) != f["bytes"] or sha256_file(path) != f["sha256"]:
+            problems.append(f"{f['path']}: checksum differs from the manifest")
+    if problems:
+        return problems, None, None
+    cfg = manifest["config"]
+    try:
+        stream = read_stream(shards_dir, shard)
+        index = read_index(os.path.join(shards_dir, shard["files"]["index"]["path"]))
+    except FormatError as e:
+        return [str(e)], None, None
+    name = shard["name"] + f" ({shard['split']})"
+    if len(stream.lengths) != shard["sequences"] or len(stream.tokens) != shard["tokens"]:
+        problems.append(f"{name}: {len(stream.lengths)} sequences / {len(stream.tokens)} tokens, manifest says {shard['sequences']} / {shard['tokens']}")
+    if len(stream.tokens) and (int(stream.tokens.min()) < 0 or int(stream.tokens.max()) >= vocab_size):
+        problems.append(f"{name}: token id outside [0, {vocab_size})")
+    bad = _check_lengths(stream, cfg["sequence_length"], cfg["last_sequence"])
+    if bad:
+        problems.append(f"{name}: {bad}")
+    if cfg["segment_ids"] and "parquet" in shard["files"]:
+        if stream.segment_ids is None or len(stream.segment_ids) != len(stream.tokens):
+            problems.append(f"{name}: segment_ids missing or of the wrong length")
+    if "megatron_bin" in shard["files"] and "parquet" in shard["files"]:
+        mega = read_megatron(
+            os.path.join(shards_dir, shard["files"]["megatron_bin"]["path"]),
+            os.path.join(shards_dir, shard["files"]["megatron_idx"]["path"]),
+        )
+        if not (np.array_equal(mega.tokens, stream.tokens) and np.array_equal(mega.lengths, stream.lengths)):
+            problems.append(f"{name}: Megatron .bin/.idx and Parquet hold different tokens")
+    offsets = index.column("offset").to_numpy()
+    lengths = index.column("length").to_numpy().astype(np.int64)
+    content = len(stream.tokens) - shard["padding_tokens"]
+    if len(offsets):
+        if offsets[0] != 0 or not np.array_equal(offsets[1:], np.cumsum(lengths)[:-1]) or int(lengths.sum()) != content:
+            problems.append(f"{name}: document index does not tile the stream")
+        elif not np.all(stream.tokens[offsets + lengths - 1] == eos_id):
+            problems.append(f"{name}: a document does not end with the end-of-document id")
+        elif int(np.count_nonzero(stream.tokens[:content] == eos_id)) != len(offsets):
+            problems.append(f"{name}: end-of-document ids inside documents")
+    elif content:
+        problems.append(f"{name}: tokens but an empty document index")
+    per_source = Counter()
+    for s, n in zip(index.column("source").to_pylist(), lengths.tolist()):
+        per_source[s] += n
+    if dict(per_source) != shard["source_tokens"]:
+        problems.append(f"{name}: per-source tokens differ from the manifest")
+    return problems, stream, index
+
+
+def _lookup_texts(store_dir: str, wanted: dict[str, set[str]]) -> dict[str, str]:
+    """Texts of the given document ids, read from the store (only the needed rows)."""
+    out: dict[str, str] = {}
+    for source, ids in wanted.items():
+        for path in part_files(store_dir, [source]):
+            table = pq.read_table(path, columns=["id", "text"])
+            mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(ids), pa.string()))
+            hit = table.filter(mask).to_pydict()
+            out.update(zip(hit["id"], hit["text"]))
+    return out
+
+
+def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str | None = None) -> list[Check]:
+    """Verify ``out_dir/shards`` (see module doc). ``sample`` documents (chosen by a hash of
+    their id, so the same ones every time) are decoded and compared with the store at
+    ``store_dir`` (default ``out_dir``). Returns one `Check` per check; all ok means valid."""
+    store_dir = store_dir or out_dir
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    checks: list[Check] = []
+    try:
+        manifest = load(out_dir)
+    except FormatError as e:
+        return [Check("manifest", False, str(e))]
+    checks.append(Check("manifest", True, f"{len(manifest['shards'])} shards, format {manifest['format']}"))
+    same_vocab = manifest["vocab_fingerprint"] == vocab.fingerprint and manifest["vocab_size"] == vocab.size
+    checks.append(Check("vocabulary", same_vocab, f"fingerprint {vocab.fingerprint[:12]}, {vocab.size} ids"
+                        + ("" if same_vocab else f"; manifest has {manifest['vocab_fingerprint'][:12]}")))
+    problems: list[str] = []
+    candidates: list[tuple[int, str, str, np.ndarray]] = []
+    split_totals: dict[str, Counter] = {}
+    for shard in manifest["shards"]:
+        found, stream, index = _check_shard(shards_dir, shard, manifest, vocab.size, vocab.eos_id)
+        problems.extend(found)
+        t = split_totals.setdefault(shard["split"], Counter())
+        t.update({"shards": 1, "sequences": shard["sequences"], "tokens": shard["tokens"]})
+        if stream is None or found:
+            continue
+        ids = index.column("id").to_pylist()
+        sources = index.column("source").to_pylist()
+        offsets = index.column("offset").to_numpy()
+        lengths = index.column("length").to_numpy()
+        keyed = sorted((xxhash.xxh64_intdigest(i.encode("utf-8")), n) for n, i in enumerate(ids))[:sample]
+        for h, n in keyed:
+            doc_tokens = stream.tokens[offsets[n] : offsets[n] + lengths[n] - 1]
+            candidates.append((h, ids[n], sources[n], doc_tokens))
+    checks.append(Check("shard files", not problems, "; ".join(problems[:5]) or "checksums, ids, lengths, formats and indexes agree"))
+    totals_ok = all(
+        split_totals.get(split, Counter()).get(k, 0) == manifest["splits"][split][k]
+        for split in manifest["splits"]
+        for k in ("shards", "sequences", "tokens")
+    )
+    checks.append(Check("split totals", totals_ok, "per-split shards, sequences and tokens match the manifest"))
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    chosen: dict[str, tuple[str, np.ndarray]] = {}
+    for _, doc_id, source, toks in candidates:
+        if doc_id not in chosen and len(chosen) < sample:
+            chosen[doc_id] = (source, toks)
+    wanted: dict[str, set[str]] = {}
+    for doc_id, (source, _) in chosen.items():
+        wanted.setdefault(source, set()).add(doc_id)
+    try:
+        texts = _lookup_texts(store_dir, wanted)
+    except FormatError as e:
+        checks.append(Check("documents decode exactly", False, str(e)))
+        return checks
+    mismatches = [d for d, (_, toks) in chosen.items() if texts.get(d) != vocab.decode(toks)]
+    checks.append(
+        Check(
+            "documents decode exactly",
+            bool(chosen) and not mismatches,
+            f"{len(chosen) - len(mismatches)}/{len(chosen)} sampled documents equal the store's text"
+            + (f"; first mismatch: {mismatches[0]}" if mismatches else ""),
+        )
+    )
+    return checks
+
+
+def inspect_shards(out_dir: str, vocab: Any, *, samples: int = 3, chars: int = 300) -> dict[str, Any]:
+    """The manifest plus ``samples`` decoded training sequences (first ``chars`` characters each)
+    from the first train shard, for ``dataprep shards inspect``."""
+    manifest = load(out_dir)
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    decoded = []
+    train = [s for s in manifest["shards"] if s["split"] == "train" and s["sequences"]]
+    if train:
+        stream = read_stream(shards_dir, train[0])
+        starts = np.concatenate([[0], np.cumsum(stream.lengths)])
+        for i in range(min(samples, len(stream.lengths))):
+            ids = stream.tokens[starts[i] : starts[i + 1]]
+            # Cut at end-of-document ids so document boundaries stay visible (EOS decodes to '').
+            cuts = np.flatnonzero(ids == vocab.eos_id)
+            pieces = [vocab.decode(p) for p in np.split(ids, cuts)]
+            text = pieces[0] + "".join(EOS_MARK + p for p in pieces[1:])
+            decoded.append({"shard": train[0]["name"], "sequence": i, "text": text[:chars]})
+    return {"manifest": manifest, "samples": decoded}
