@@ -1,0 +1,468 @@
+"""Train the lossless SentencePiece vocabulary from a document store.
+
+Flow (``train_vocab``):
+
+1. **Plan** (one pass over the ``id`` and ``text`` columns, no text materialised): every
+   document gets two 64-bit hashes of ``(seed, id)``: one puts a ``holdout`` fraction aside for
+   ``verify``/``eval``, the other orders the rest. Each source's character budget is
+   ``sample_chars`` shared by the recipe weights (a source with less text than its share gives
+   the rest to the others); within a source, documents are taken in hash order until the budget
+   is spent, the last one cut at a line boundary. The result depends only on the seed, ids and
+   texts: not on part layout, file order or worker count.
+2. **Sample**: the chosen documents, in (source, hash) order, cut into line-aligned chunks below
+   ``max_sentence_length`` bytes (SentencePiece silently skips longer "sentences") and fed whole
+   otherwise, so newlines and indentation are learned.
+3. **Train** SentencePiece from that iterator with the lossless options, threads pinned, and
+   write ``spm.model``, ``spm.vocab`` and ``vocab.json`` atomically, ``vocab.json`` last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sentencepiece as spm
+import xxhash
+
+from dataprep.configs import to_plain
+from dataprep.errors import FormatError, RecipeError, StageError
+from dataprep.manifest import sha256_file, write_atomic, write_json_atomic
+from dataprep.recipe import Recipe
+from dataprep.store import BUILD_MANIFEST, part_files
+from dataprep.vocab_config import VocabConfig
+from vocab.model import MODEL_FILE, SPACE_ESCAPE, Vocab, escape_space_symbol
+
+VOCAB_DIR = "vocab"
+VOCAB_FILE = "spm.vocab"
+MANIFEST_FILE = "vocab.json"
+VOCAB_FORMAT = "dataprep-vocab v1"
+HASH_SPACE = 1 << 64
+_TOO_LARGE = re.compile(r"Vocabulary size (?:is )?too high \((\d+)\)\. Please set it to a value <= (\d+)")
+_TOO_LARGE_BPE = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
+
+
+def sample_key(seed: int, doc_id: str) -> int:
+    """The 64-bit hash that orders documents for sampling (``xxh64`` of seed and id)."""
+    return xxhash.xxh64_intdigest(f"vocab-sample\x00{seed}\x00{doc_id}".encode("utf-8", "surrogatepass"))
+
+
+def is_held_out(seed: int, doc_id: str, holdout: float) -> bool:
+    """True when the document is kept out of training for verify/eval (hash of seed and id)."""
+    return xxhash.xxh64_intdigest(f"vocab-holdout\x00{seed}\x00{doc_id}".encode("utf-8", "surrogatepass")) < holdout * HASH_SPACE
+
+
+def share_budget(budget: int, weights: dict[str, float], available: dict[str, int]) -> dict[str, int]:
+    """Split ``budget`` characters among sources in proportion to ``weights``, capped by what each
+    has; what a capped source cannot use goes to the others (water-filling).
+
+    >>> share_budget(100, {"a": 1.0, "b": 1.0}, {"a": 10, "b": 500})
+    {'a': 10, 'b': 90}
+    """
+    out = {s: 0 for s in weights}
+    open_sources = {s for s in weights if available.get(s, 0) > 0}
+    left = budget
+    while open_sources and left > 0:
+        total_w = sum(weights[s] for s in open_sources)
+        shares = {s: int(left * weights[s] / total_w) for s in open_sources}
+        capped = {s for s in open_sources if out[s] + shares[s] >= available[s]}
+        if not capped:
+            for s in sorted(open_sources):
+                out[s] += shares[s]
+            break
+        for s in sorted(capped):
+            left -= available[s] - out[s]
+            out[s] = available[s]
+        open_sources -= capped
+    return out
+
+
+def chunk_text(text: str, max_bytes: int) -> list[str]:
+    """Cut ``text`` into chunks of at most ``max_bytes`` UTF-8 bytes, at line ends when possible.
+
+    A single line longer than the limit is cut after its last space that fits, or at a character
+    boundary. Concatenating the chunks gives back ``text``.
+
+    >>> chunk_text("ab\\ncd\\nef", 6)
+    ['ab\\ncd\\n', 'ef']
+    """
+    if len(text) * 4 <= max_bytes or len(text.encode("utf-8", "surrogatepass")) <= max_bytes:
+        return [text] if text else []
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines(keepends=True):
+        n = len(line.encode("utf-8", "surrogatepass"))
+        if size + n > max_bytes and current:
+            chunks.append("".join(current))
+            current, size = [], 0
+        if n > max_bytes:
+            chunks.extend(_cut_line(line, max_bytes))
+            continue
+        current.append(line)
+        size += n
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def _cut_line(line: str, max_bytes: int) -> list[str]:
+    out = []
+    step = max(1, max_bytes // 4)  # a character is at most 4 UTF-8 bytes
+    i = 0
+    while i < len(line):
+        piece = line[i : i + step]
+        if i + step < len(line):
+            space = piece.rfind(" ")
+            if space > step // 2:
+                piece = piece[: space + 1]
+        out.append(piece)
+        i += len(piece)
+    return out
+
+
+@dataclass
+class SourcePlan:
+    """What the sample takes from one source."""
+
+    name: str
+    weight: float
+    documents: int = 0
+    chars: int = 0
+    held_out_documents: int = 0
+    held_out_chars: int = 0
+    budget_chars: int = 0
+    threshold: int = -1  # documents with sample_key < threshold are taken whole
+    partial_key: int = -1  # the one document cut to fill the budget exactly
+    partial_chars: int = 0
+    sampled_documents: int = 0
+    sampled_chars: int = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "documents": self.documents,
+            "chars": self.chars,
+            "held_out_documents": self.held_out_documents,
+            "held_out_chars": self.held_out_chars,
+            "budget_chars": self.budget_chars,
+            "sampled_documents": self.sampled_documents,
+            "sampled_chars": self.sampled_chars,
+        }
+
+
+def _iter_store_batches(files: Sequence[str], columns: list[str]) -> Iterator[Any]:
+    for path in files:
+        try:
+            f = pq.ParquetFile(path)
+            for rg in range(f.num_row_groups):
+                yield f.read_row_group(rg, columns=columns)
+        except (OSError, ValueError) as e:  # pyarrow raises ArrowInvalid (a ValueError) on corrupt parts
+            raise FormatError(f"{path}: unreadable document store part: {e}") from None
+
+
+def plan_sample(recipe: Recipe, store_dir: str) -> dict[str, SourcePlan]:
+    """Pass 1: count each source's documents and characters and fix what the sample takes.
+
+    Raises:
+        StageError: the store holds no document for any recipe source.
+    """
+    cfg: VocabConfig = recipe.vocab
+    plans = {s.name: SourcePlan(s.name, s.weight) for s in recipe.sources}
+    keys: dict[str, list[tuple[int, int]]] = {s: [] for s in plans}
+    base = os.path.join(store_dir, "documents")
+    for name, plan in plans.items():
+        if not os.path.isdir(os.path.join(base, name)):
+            continue
+        for table in _iter_store_batches(part_files(store_dir, [name]), ["id", "text"]):
+            ids = table.column("id").to_pylist()
+            lengths = pc.utf8_length(table.column("text")).to_numpy(zero_copy_only=False)
+            for doc_id, n in zip(ids, lengths.tolist()):
+                plan.documents += 1
+                plan.chars += n
+                if is_held_out(recipe.seed, doc_id, cfg.holdout):
+                    plan.held_out_documents += 1
+                    plan.held_out_chars += n
+                elif n:
+                    keys[name].append((sample_key(recipe.seed, doc_id), n))
+    if not any(p.documents for p in plans.values()):
+        raise StageError(
+            f"{store_dir}: the document store holds no documents of the recipe's sources "
+            f"({', '.join(plans)}); nothing to train a vocabulary on"
+        )
+    available = {n: p.chars - p.held_out_chars for n, p in plans.items()}
+    budgets = share_budget(cfg.sample_chars, {n: p.weight for n, p in plans.items()}, available)
+    for name, plan in plans.items():
+        plan.budget_chars = budgets[name]
+        entries = sorted(keys[name])
+        if not entries:
+            continue
+        lengths = np.array([n for _, n in entries], dtype=np.int64)
+        cum = np.cumsum(lengths)
+        whole = int(np.searchsorted(cum, plan.budget_chars, side="right"))  # docs that fit whole
+        plan.sampled_documents = whole
+        plan.sampled_chars = int(cum[whole - 1]) if whole else 0
+        plan.threshold = entries[whole][0] if whole < len(entries) else HASH_SPACE
+        left = plan.budget_chars - plan.sampled_chars
+        if whole < len(entries) and left > 0:
+            plan.partial_key = entries[whole][0]
+            plan.partial_chars = left
+            plan.sampled_documents += 1
+            plan.sampled_chars += left
+    return plans
+
+
+def _cut_to_chars(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` of at most ``limit`` characters ending at a line end (or
+    the plain prefix when the first line is longer)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    return text[: cut + 1] if cut >= 0 else text[:limit]
+
+
+def iter_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan]) -> list[str]:
+    """Pass 2: the sampled texts as training chunks, in (source, hash) order.
+
+    Literal U+2581 is replaced as `Vocab.encode` does, so the trainer sees what encode will see.
+    """
+    cfg: VocabConfig = recipe.vocab
+    chunks: list[str] = []
+    base = os.path.join(store_dir, "documents")
+    for name, plan in plans.items():
+        if plan.sampled_documents == 0 or not os.path.isdir(os.path.join(base, name)):
+            continue
+        chosen: list[tuple[int, str]] = []
+        for table in _iter_store_batches(part_files(store_dir, [name]), ["id", "text"]):
+            ids = table.column("id").to_pylist()
+            keys = [sample_key(recipe.seed, i) for i in ids]
+            picks = [
+                j
+                for j, (doc_id, k) in enumerate(zip(ids, keys))
+                if (k < plan.threshold or k == plan.partial_key)
+                and not is_held_out(recipe.seed, doc_id, cfg.holdout)
+            ]
+            if not picks:
+                continue
+            texts = table.column("text").take(picks).to_pylist()
+            for j, text in zip(picks, texts):
+                if keys[j] == plan.partial_key and keys[j] >= plan.threshold:
+                    text = _cut_to_chars(text, plan.partial_chars)
+                chosen.append((keys[j], text))
+        chosen.sort(key=lambda kt: kt[0])
+        for _, text in chosen:
+            text = escape_space_symbol(text.replace(SPACE_ESCAPE, ""))
+            chunks.extend(chunk_text(text, cfg.max_sentence_length))
+    return chunks
+
+
+def trainer_options(cfg: VocabConfig, vocab_size: int | None = None) -> dict[str, Any]:
+    """The SentencePiece trainer options for ``cfg`` (everything pinned, nothing left default
+    that could change the model), without input or output arguments."""
+    return {
+        "model_type": cfg.model_type,
+        "vocab_size": vocab_size or cfg.size,
+        "character_coverage": cfg.character_coverage,
+        # Lossless (see dataprep.vocab_config.LOSSLESS for why each).
+        "normalization_rule_name": cfg.normalization_rule_name,
+        "remove_extra_whitespaces": cfg.remove_extra_whitespaces,
+        "add_dummy_prefix": cfg.add_dummy_prefix,
+        "byte_fallback": cfg.byte_fallback,
+        "split_digits": cfg.split_digits,
+        "allow_whitespace_only_pieces": cfg.allow_whitespace_only_pieces,
+        # Pieces never span a space boundary except as a leading U+2581, and never mix scripts
+        # (SentencePiece defaults, pinned so a library upgrade cannot change them silently).
+        "split_by_whitespace": True,
+        "split_by_unicode_script": True,
+        "split_by_number": True,
+        "treat_whitespace_as_suffix": False,
+        "max_sentence_length": cfg.max_sentence_length,
+        "max_sentencepiece_length": cfg.max_piece_length,
+        # Our own sample is the input: no second sampling or shuffling inside SentencePiece.
+        "input_sentence_size": 0,
+        "shuffle_input_sentence": False,
+        "num_threads": cfg.num_threads,
+        "pad_id": cfg.pad_id,
+        "eos_id": cfg.eos_id,
+        "unk_id": cfg.unk_id,
+        "bos_id": cfg.bos_id,
+        "control_symbols": list(cfg.control_symbols()),
+        "user_defined_symbols": list(cfg.user_defined_symbols),
+        "hard_vocab_limit": True,
+        "vocabulary_output_piece_score": True,
+        "minloglevel": 2,
+    }
+
+
+def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
+    """Train SentencePiece on ``sentences`` with the options of ``cfg``; the model bytes.
+
+    Raises:
+        StageError: no training text.
+        RecipeError: ``vocab.size`` is larger than the text can fill (the message gives the
+            largest size that works).
+    """
+    if not any(sentences):
+        raise StageError("the training sample is empty: the store's documents hold no text")
+    out = bytearray()
+
+    class _Writer:
+        def write(self, data: bytes) -> None:
+            out.extend(data)
+
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(sentences), model_writer=_Writer(), **trainer_options(cfg)
+        )
+    except RuntimeError as e:
+        msg = str(e)
+        m = _TOO_LARGE.search(msg)
+        if m:
+            raise RecipeError(
+                "vocab.size",
+                f"at most {int(m.group(2)):,} for this training sample",
+                cfg.size,
+                hint="the sample has too few distinct pieces; lower vocab.size or raise vocab.sample_chars",
+            ) from None
+        m = _TOO_LARGE_BPE.search(msg)
+        if m:
+            raise RecipeError(
+                "vocab.size", f"at least {int(m.group(2)):,} (the sample's distinct characters plus specials)", cfg.size
+            ) from None
+        raise StageError(f"SentencePiece training failed: {msg}") from None
+    if not out:
+        raise StageError("SentencePiece training produced no model")
+    return bytes(out)
+
+
+def vocab_text(vocab: Vocab) -> str:
+    """The ``spm.vocab`` listing: ``piece<TAB>score`` per id, as ``spm_train`` writes it."""
+    sp = vocab.processor
+    return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(vocab.size))
+
+
+def input_fingerprint(store_dir: str, sources: Sequence[str]) -> str:
+    """SHA-256 identifying the input store: its build manifest's checksum when present, else the
+    names and sizes of its part files."""
+    manifest = os.path.join(store_dir, BUILD_MANIFEST)
+    if os.path.exists(manifest):
+        return sha256_file(manifest)
+    h = hashlib.sha256()
+    base = os.path.join(store_dir, "documents")
+    for name in sorted(sources):
+        if os.path.isdir(os.path.join(base, name)):
+            for path in part_files(store_dir, [name]):
+                h.update(f"{os.path.relpath(path, store_dir)}\t{os.path.getsize(path)}\n".encode())
+    return h.hexdigest()
+
+
+def vocab_dir(out_dir: str) -> str:
+    """Where a run folder keeps its vocabulary: ``out_dir/vocab``."""
+    return os.path.join(out_dir, VOCAB_DIR)
+
+
+def find_vocab_dir(path: str) -> str:
+    """A vocab folder from either the run folder (``DIR``) or the vocab folder (``DIR/vocab``)."""
+    if os.path.exists(os.path.join(path, VOCAB_DIR, MODEL_FILE)):
+        return os.path.join(path, VOCAB_DIR)
+    if os.path.exists(os.path.join(path, MODEL_FILE)):
+        return path
+    raise FormatError(f"{path}: no vocabulary here (expected {path}/vocab/{MODEL_FILE}; run `dataprep vocab train`)")
+
+
+def check_store(store_dir: str) -> None:
+    """`FormatError` telling the user to build first when ``store_dir`` holds no document store."""
+    if not os.path.isdir(os.path.join(store_dir, "documents")):
+        raise FormatError(
+            f"{store_dir}: no document store (expected {store_dir}/documents/<source>/part-*.parquet); "
+            f"run `dataprep build RECIPE --out {store_dir}` first, or pass --input STORE"
+        )
+
+
+def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *, force: bool = False) -> dict[str, Any]:
+    """Sample the store, train the vocabulary and write ``out_dir/vocab/`` (the manifest last).
+
+    Args:
+        recipe: the validated recipe (its ``seed``, ``sources`` weights and ``vocab`` section).
+        out_dir: the run folder; the vocabulary goes to ``out_dir/vocab``.
+        input_store: the document store written by ``dataprep build`` (default ``out_dir``).
+        force: retrain even when a complete vocabulary for the same recipe and input exists.
+
+    Returns:
+        The ``vocab.json`` manifest, plus ``"skipped"`` (True when an up-to-date vocabulary was
+        found) and ``"seconds"``.
+    """
+    store = input_store or out_dir
+    check_store(store)
+    cfg = recipe.vocab
+    names = [s.name for s in recipe.sources]
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            {"recipe": recipe.fingerprint("seed", "sources", "vocab"), "input": input_fingerprint(store, names)},
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
+    target = vocab_dir(out_dir)
+    manifest_path = os.path.join(target, MANIFEST_FILE)
+    if not force and os.path.exists(manifest_path):
+        try:
+            with open(manifest_path, encoding="utf-8") as f:
+                old = json.load(f)
+            if (
+                old.get("format") == VOCAB_FORMAT
+                and old.get("fingerprint") == fingerprint
+                and sha256_file(os.path.join(target, MODEL_FILE)) == old.get("model_sha256")
+            ):
+                return {**old, "skipped": True, "seconds": 0.0}
+        except (OSError, ValueError):
+            pass  # unreadable or partial: retrain
+    started = time.monotonic()
+    plans = plan_sample(recipe, store)
+    sentences = iter_sample(recipe, store, plans)
+    proto = train_model(sentences, cfg)
+    vocab = Vocab(proto, os.path.join(target, MODEL_FILE))
+    os.makedirs(target, exist_ok=True)
+    if os.path.exists(manifest_path):
+        os.unlink(manifest_path)  # the old manifest must not vouch for the new files
+    write_atomic(os.path.join(target, MODEL_FILE), lambda f: f.write(proto))
+    listing = vocab_text(vocab).encode("utf-8")
+    write_atomic(os.path.join(target, VOCAB_FILE), lambda f: f.write(listing))
+    options = trainer_options(cfg)
+    options.pop("minloglevel")
+    manifest = {
+        "format": VOCAB_FORMAT,
+        "recipe": recipe.name,
+        "seed": recipe.seed,
+        "fingerprint": fingerprint,
+        "recipe_fingerprint": recipe.fingerprint("seed", "sources", "vocab"),
+        "input_fingerprint": input_fingerprint(store, names),
+        "model_sha256": vocab.fingerprint,
+        "size": vocab.size,
+        "model_type": vocab.model_type,
+        "special_ids": {"pad": vocab.pad_id, "eos": vocab.eos_id, "unk": vocab.unk_id, "bos": vocab.bos_id},
+        "vocab_config": to_plain(cfg),
+        "trainer_options": options,
+        "sentencepiece_version": spm.__version__,
+        "space_escape": f"U+{ord(SPACE_ESCAPE):04X}",
+        "sample": {
+            "sentences": len(sentences),
+            "chars": sum(p.sampled_chars for p in plans.values()),
+            "sources": {n: p.stats() for n, p in plans.items()},
+        },
+    }
+    write_json_atomic(manifest_path, manifest)
+    return {**manifest, "skipped": False, "seconds": time.monotonic() - started}
+
+
+def read_vocab_manifest(vocab_folder: str) -> dict[str, Any]:
+    """The ``vocab.json`` of a vocab folder; `FormatError` if missing or of another format."""
+    from dataprep.manifest import read_manifest
+
+    return read_manifest(os.path.join(vocab_folder, MANIFEST_FILE), VOCAB_FORMAT)
