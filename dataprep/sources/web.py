@@ -182,7 +182,43 @@ def extract_text(html: str, extractor: str) -> str:
 
 # --- reading -----------------------------------------------------------------------------------
 
+
+class InputCut(Exception):
+    """A decompression error, re-raised under a type warcio does not catch: warcio takes any
+    ``EOFError`` while parsing headers for the clean end of the archive, which would turn a cut
+    ``.warc.gz`` into a silently shorter one."""
+
+
+class _GuardedStream:
+    """Read-only proxy that turns decompression errors into `InputCut`.
+
+    Reads go through ``read1`` where the stream has it: a buffered ``read(n)`` that meets the
+    cut raises and drops the bytes it had already decompressed in that call, so the records
+    before the cut would be lost; ``read1`` returns them first and raises on the next call.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._read = getattr(stream, "read1", stream.read)
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._read(size)
+        except DECOMPRESSION_ERRORS as e:
+            raise InputCut(f"{type(e).__name__}: {e}") from e
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.readline(size)
+        except DECOMPRESSION_ERRORS as e:
+            raise InputCut(f"{type(e).__name__}: {e}") from e
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 WARC_ERRORS: tuple[type[BaseException], ...] = (
+    InputCut,
     *DECOMPRESSION_ERRORS,
     ArchiveLoadFailed,
     StatusAndHeadersParserException,
@@ -214,21 +250,25 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
     """
     opts: Options = ctx.options if ctx.options is not None else Options()
     rel = relative_to_root(path, ctx.root)
-    position = -1
+    position = 0  # of the record being read, or the next one: where a cut is reported
     try:
         with fs.open(path) as raw:
             # warcio reads per-record gzip itself, but on a cut .warc.gz it silently yields the
-            # truncated last record; Python's gzip raises EOFError instead, so decompress here.
-            stream = open_decompressed(raw, path)
-            for position, record in enumerate(ArchiveIterator(stream)):
+            # truncated last record; Python's gzip raises EOFError instead, so decompress here
+            # (guarded, so that warcio cannot mistake the EOFError for the archive's end).
+            stream = _GuardedStream(open_decompressed(raw, path))
+            for index, record in enumerate(ArchiveIterator(stream)):
+                position = index
                 result = _read_record(record, rel, position, ctx.source, opts)
+                position = index + 1
                 if result is not None:
                     yield result
                     if isinstance(result, Rejected):
                         return
     except WARC_ERRORS as e:
         reason = "malformed_warc" if isinstance(e, (ArchiveLoadFailed, StatusAndHeadersParserException)) else "truncated_input"
-        yield Rejected(ctx.source, rel, position + 1, reason, f"{type(e).__name__}: {e}"[:300])
+        detail = str(e) if isinstance(e, InputCut) else f"{type(e).__name__}: {e}"
+        yield Rejected(ctx.source, rel, position, reason, detail[:300])
 
 
 def _read_record(record: Any, rel: str, position: int, source: str, opts: Options) -> ReadResult | None:
