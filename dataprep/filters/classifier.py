@@ -94,7 +94,8 @@ def chunks(text: str, chunk_chars: int) -> list[str]:
         out.append(text[start : cut + 1])
         start = cut + 1
     if len(out) > 1 and len(out[-1]) < chunk_chars // 4:
-        out[-2] += out.pop()
+        tail = out.pop()
+        out[-1] += tail
     return out
 
 
