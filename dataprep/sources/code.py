@@ -405,16 +405,20 @@ def _read_folder(fs: FileSystem, path: str, repo_base: _Repo) -> Iterator[ReadRe
     root = path.rstrip("/")
     licenses: list[bytes] = []
     license_paths: set[str] = set()
-    for info in fs.match(root + "/*"):
-        name = info.path.rstrip("/").rsplit("/", 1)[-1]
-        if not is_license_file(name) or fs.is_dir(info.path) or len(licenses) >= _MAX_LICENSE_FILES:
+    # A first listing (no reads) finds the root license files, which may sort after sources.
+    for info in fs.walk(root):
+        name = relative_to_root(info.path, root)
+        if "/" in name or not is_license_file(name) or len(license_paths) >= _MAX_LICENSE_FILES:
             continue
         license_paths.add(name)
-        # A license file that is a link out of the tree is not read (and is rejected below).
+        # A license file that links out of the tree is not read (and is rejected below).
         if _is_symlink(fs, info.path) and not _link_inside(fs, root, info.path):
             continue
-        with fs.open(info.path) as f:
-            licenses.append(f.read(_MAX_LICENSE_BYTES))
+        try:
+            with fs.open(info.path) as f:
+                licenses.append(f.read(_MAX_LICENSE_BYTES))
+        except OSError:
+            continue  # e.g. a link named LICENSE to a folder: the walk below accounts for it
     repo = repo_base._replace(license=_license_of_texts(licenses) if licenses else UNKNOWN)
     for info in fs.walk(root):
         rel = relative_to_root(info.path, root)
