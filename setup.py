@@ -35,6 +35,10 @@ INSTALL_REQUIRES = [
     "zstandard>=0.21",
     # charset-normalizer: encoding detection when neither HTTP header nor <meta> names one.
     "charset-normalizer>=3",
+    # scikit-learn: the quality classifier (HashingVectorizer + LogisticRegression);
+    # py3langid: offline language id, model inside the wheel (measured in docs/filters.md).
+    "scikit-learn>=1.3",
+    "py3langid>=0.3",
 ]
 
 EXTRAS = {
