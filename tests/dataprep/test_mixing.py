@@ -1,0 +1,161 @@
+"""Mixture rates and hash sampling (pure, no Beam)."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dataprep.errors import StageError
+from dataprep.mixing import (
+    TWO64,
+    base_hash,
+    copy_counts,
+    derive,
+    derive_array,
+    epochs,
+    fractional_threshold,
+    is_validation,
+    make_plan,
+    mixture_rates,
+    normalised_weights,
+    plan_source,
+    realised_shares,
+    resolve_budget,
+    shard_count,
+    shard_of,
+    shuffle_key,
+    split_tokens,
+    validation_mask,
+)
+
+PALM = {"conversations": 0.50, "web": 0.27, "books": 0.13, "code": 0.05, "wiki": 0.04, "news": 0.01}
+
+
+def source_arrays(name: str, n: int, seed: int = 0, low: int = 20, high: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + seed)
+    bases = np.array([base_hash(seed, f"{name}/f#{i}") for i in range(n)], dtype=np.uint64)
+    return bases, rng.integers(low, high, n).astype(np.int64)
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**40))
+def test_derive_scalar_equals_vectorised(base: int, salt: int) -> None:
+    assert int(derive_array(np.array([base], dtype=np.uint64), salt)[0]) == derive(base, salt)
+
+
+def test_base_hash_depends_on_seed_and_id() -> None:
+    assert base_hash(1, "a") == base_hash(1, "a")
+    assert base_hash(1, "a") != base_hash(2, "a")
+    assert base_hash(1, "a") != base_hash(1, "b")
+
+
+def test_rates_are_weight_times_total_over_available() -> None:
+    rates = mixture_rates({"a": 3, "b": 1}, {"a": 1000, "b": 100}, 2000)
+    assert rates == pytest.approx({"a": 0.75 * 2000 / 1000, "b": 0.25 * 2000 / 100})
+    assert normalised_weights({"a": 3, "b": 1}) == {"a": 0.75, "b": 0.25}
+
+
+def test_max_without_repeat_uses_the_scarcest_source_exactly_once() -> None:
+    available = {"a": 1000, "b": 100}
+    total = resolve_budget({"a": 0.5, "b": 0.5}, available, None)
+    assert total == 200
+    rates = mixture_rates({"a": 0.5, "b": 0.5}, available, total)
+    assert rates == {"a": 0.1, "b": 1.0}
+
+
+def test_a_weighted_source_without_tokens_is_an_error_naming_it() -> None:
+    with pytest.raises(StageError, match="'news'"):
+        resolve_budget({"web": 1.0, "news": 0.1}, {"web": 100, "news": 0}, 1000)
+
+
+def test_fractional_threshold_lands_within_one_document_of_target() -> None:
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**63, 500, dtype=np.uint64)
+    tokens = rng.integers(1, 100, 500)
+    for target in (0, 1, 777, 12345, int(tokens.sum()) - 3):
+        threshold, got = fractional_threshold(keys, tokens, target)
+        assert got == int(tokens[keys < np.uint64(min(threshold, 2**64 - 1))].sum()) or threshold == TWO64
+        assert abs(got - target) <= tokens.max() / 2 + 1
+
+
+def test_plan_for_a_repeated_source_counts_full_and_fractional_epochs() -> None:
+    bases, tokens = source_arrays("news", 300)
+    available = int(tokens.sum())
+    total = int(available * 2.5 / 0.01)
+    plan = plan_source("news", 0.01, 0.01, bases, tokens, total)
+    assert plan.full_epochs == 2
+    assert plan.rate == pytest.approx(2.5)
+    copies = copy_counts(plan, bases)
+    assert set(copies.tolist()) == {2, 3}
+    realised = int((copies * tokens).sum())
+    assert realised == plan.planned_tokens
+    assert abs(realised - 2.5 * available) <= tokens.max()
+    # Scalar and vectorised decisions agree.
+    assert [plan.copies(int(b)) for b in bases[:50]] == copies[:50].tolist()
+
+
+def test_plan_for_a_downsampled_source_keeps_the_right_token_count() -> None:
+    bases, tokens = source_arrays("web", 2000)
+    plan = plan_source("web", 0.27, 0.27, bases, tokens, int(tokens.sum()))  # rate 0.27
+    copies = copy_counts(plan, bases)
+    assert plan.full_epochs == 0 and set(copies.tolist()) == {0, 1}
+    assert abs(int((copies * tokens).sum()) - 0.27 * tokens.sum()) <= tokens.max()
+
+
+def test_plan_is_independent_of_input_order() -> None:
+    arrays = {s: source_arrays(s, 200) for s in PALM}
+    shuffled = {}
+    rng = np.random.default_rng(1)
+    for s, (b, t) in arrays.items():
+        perm = rng.permutation(len(b))
+        shuffled[s] = (b[perm], t[perm])
+    a = make_plan(PALM, arrays, 50_000, 0.03, 10_000)
+    b = make_plan(PALM, shuffled, 50_000, 0.03, 10_000)
+    assert a == b
+
+
+def test_palm_mixture_realises_the_weights() -> None:
+    arrays = {s: source_arrays(s, 3000 if s != "news" else 30) for s in PALM}
+    plan = make_plan(PALM, arrays, 2_000_000, 0.0, 1_000_000)
+    realised = {s: int((copy_counts(p, arrays[s][0]) * arrays[s][1]).sum()) for s, p in plan.sources.items()}
+    shares = realised_shares(realised)
+    for s, w in PALM.items():
+        assert abs(shares[s] - w) < 0.001, s
+    news = plan.sources["news"]
+    assert news.full_epochs >= 1
+    assert epochs(realised["news"], news.available_tokens) == pytest.approx(news.rate, rel=0.01)
+
+
+def test_split_tokens_partitions_the_plan() -> None:
+    arrays = {s: source_arrays(s, 500) for s in ("a", "b")}
+    plan = make_plan({"a": 0.7, "b": 0.3}, arrays, 100_000, 0.1, 10_000)
+    planned = split_tokens(plan.sources, arrays, 0.1)
+    assert planned == plan.planned
+    total = sum(t for t, _ in planned.values())
+    assert total == sum(p.planned_tokens for p in plan.sources.values())
+    assert 0.05 < planned["validation"][0] / total < 0.15
+    assert plan.shards["train"] == pytest.approx(planned["train"][0] / 10_000, abs=1)
+
+
+def test_validation_is_a_stable_fraction_of_documents() -> None:
+    bases = np.array([base_hash(3, f"d{i}") for i in range(20000)], dtype=np.uint64)
+    mask = validation_mask(bases, 0.05)
+    assert 0.04 < mask.mean() < 0.06
+    assert [is_validation(int(b), 0.05) for b in bases[:200]] == mask[:200].tolist()
+    assert not validation_mask(bases, 0.0).any()
+
+
+def test_shards_and_shuffle_keys() -> None:
+    keys = [shuffle_key(base_hash(0, f"d{i}"), k) for i in range(4000) for k in range(2)]
+    shards = [shard_of(k, 7) for k in keys]
+    assert set(shards) == set(range(7))
+    counts = np.bincount(shards)
+    assert counts.min() > 0.8 * counts.mean()
+    assert shuffle_key(5, 0) != shuffle_key(5, 1)
+    assert shard_count(0, 100, 0) == 0
+    assert shard_count(1000, 100, 3) == 3
+    assert shard_count(1000, 100, 50) == 10
+    assert shard_count(10, 100, 50) == 1
