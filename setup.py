@@ -45,6 +45,8 @@ EXTRAS = {
     "test": [
         "pytest>=7",
         "hypothesis>=6.80",
+        # datasets: tests check that Hugging Face reads the Parquet shards as a trainer would.
+        "datasets>=2.14",
     ],
     "gcp": ["apache-beam[gcp]>=2.60,<3"],
 }
