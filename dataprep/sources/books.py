@@ -109,9 +109,13 @@ _FIRST_LINE = re.compile(
     r"Project Gutenberg(?:'s)?[ \t]+(?:E-?Book|E-?text|Etext)?[ \t]*(?:of[ \t]+)?(.+?)(?:,[ \t]+by[ \t]+(.+?))?[ \t]*$",
     re.IGNORECASE,
 )
-# Chaos (charset-normalizer's mess ratio) a preferred encoding may exceed the best guess by; on
-# the Latin-1 test excerpts cp1252 scored 0.006 against cp775's 0.004.
-PREFER_MARGIN = 0.01
+# Chaos (charset-normalizer's mess ratio) a preferred encoding may exceed the best guess by.
+# Measured on short and 20x-repeated samples in 9 languages and 8-bit encodings (fr, es
+# Latin-1; de, en cp1252; ru cp1251; pl cp1250; cs ISO-8859-2; el cp1253; tr cp1254):
+# charset-normalizer alone decodes 12/18 right (French came back as cp1257, English with
+# curly quotes as cp1250); preferring cp1252 within 0.05 decodes 14/18 (Turkish cp1254 is then
+# read as cp1252; Czech ISO-8859-2 stays cp1250 either way); 0.1 gains nothing more.
+PREFER_MARGIN = 0.05
 _BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 
 
@@ -119,7 +123,7 @@ def decode(data: bytes, prefer: tuple[str, ...] = ("cp1252", "latin_1")) -> tupl
     """Decode a book's bytes: UTF-8 (a BOM dropped) first, else charset-normalizer's guess.
 
     charset-normalizer often ranks cp775 or cp1250 first for English or French text with a few
-    accented letters (measured: a Latin-1 Austen excerpt came back as cp775). Among its
+    accented letters (a Latin-1 Austen excerpt came back as cp775, French as cp1257). Among its
     candidates whose chaos is within `PREFER_MARGIN` of the best, an encoding in ``prefer`` wins:
     Project Gutenberg's 8-bit texts are ISO-8859-1 or Windows-1252. Returns
     ``(text, encoding)``, or None when nothing fits.
