@@ -1,0 +1,283 @@
+"""The shards stage: each composite transform alone (TestPipeline), then whole runs on a small
+store with a tiny vocabulary: manifest accounting, verify, the CLI, and reruns."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from click.testing import CliRunner
+
+from dataprep.cli import main
+from dataprep.errors import StageError
+from dataprep.mixing import base_hash, make_plan
+from dataprep.records import Document
+from dataprep.recipe import Recipe, SourceSpec
+from dataprep.shards.config import ShardsConfig
+from dataprep.shards.formats import read_parquet_shard
+from dataprep.shards.verify import verify_shards
+from pipelines.shards import (
+    Copy,
+    MixSources,
+    PackSequences,
+    ReadStoreDocuments,
+    TokenizeDocuments,
+    Tokenized,
+    WriteShards,
+    load_manifest,
+    write_shards,
+)
+from tests.dataprep.shards.helpers import make_docs, train_tiny_vocab, write_store
+
+WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
+CONFIG = ShardsConfig(total_tokens=40_000, sequence_length=128, shard_tokens=8_000, segment_ids=True, validation_fraction=0.1)
+
+
+def corpus() -> dict[str, list[Document]]:
+    return {"web": make_docs("web", 150), "news": make_docs("news", 15), "books": make_docs("books", 20, words=(50, 200))}
+
+
+def recipe(config: ShardsConfig = CONFIG, seed: int = 7, weights: dict[str, float] = WEIGHTS) -> Recipe:
+    return Recipe("test", seed, tuple(SourceSpec(n, "text", ("unused",), w) for n, w in weights.items()), shards=config)
+
+
+@pytest.fixture(scope="module")
+def vocab_dir(tmp_path_factory) -> str:
+    texts = [d.text for docs in corpus().values() for d in docs]
+    return train_tiny_vocab(str(tmp_path_factory.mktemp("vocab") / "vocab"), texts)
+
+
+def make_run_dir(path, vocab_dir: str) -> str:
+    out = str(path)
+    write_store(out, corpus())
+    shutil.copytree(vocab_dir, os.path.join(out, "vocab"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, vocab_dir) -> tuple[str, dict]:
+    out = make_run_dir(tmp_path_factory.mktemp("run"), vocab_dir)
+    return out, write_shards(recipe(), out)
+
+
+# --- one TestPipeline per composite transform --------------------------------------------------
+
+
+def test_read_store_documents(tmp_path) -> None:
+    docs = corpus()
+    write_store(str(tmp_path), docs)
+    parts = sorted(str(p) for p in tmp_path.glob("documents/*/part-*.parquet"))
+    expected = [(d.id, d.source, d.text) for ds in docs.values() for d in ds]
+    with BeamTestPipeline() as p:
+        got = p | beam.Create(parts) | ReadStoreDocuments() | beam.Map(lambda d: (d.id, d.source, d.text))
+        assert_that(got, equal_to(expected))
+
+
+def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> None:
+    from vocab.model import Vocab
+
+    vocab = Vocab.load(vocab_dir)
+    docs = make_docs("web", 5) + [Document("web/x#9", "web", "bad \U0010ffff text", {})]
+    expected = [(d.id, vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
+    with BeamTestPipeline() as p:
+        out = p | beam.Create(docs) | TokenizeDocuments(vocab_dir, seed=3)
+        got = out["tokenized"] | beam.Map(lambda t: (t.id, t.tokens.tolist(), t.base))
+        assert_that(got, equal_to(expected), label="tokens")
+        assert_that(out["dropped"], equal_to([(("web", "unencodable"), 1)]), label="dropped")
+
+
+def _tokenized(n_web: int = 60, n_news: int = 6) -> list[Tokenized]:
+    rng = np.random.default_rng(0)
+    out = []
+    for source, n in (("web", n_web), ("news", n_news)):
+        for i in range(n):
+            doc_id = f"{source}/f#{i}"
+            tokens = np.append(rng.integers(4, 300, rng.integers(5, 60)), 2).astype(np.int32)
+            out.append(Tokenized(doc_id, source, base_hash(1, doc_id), tokens))
+    return out
+
+
+def test_mix_sources_emits_the_planned_copies() -> None:
+    docs = _tokenized()
+    cfg = ShardsConfig(total_tokens=3000, sequence_length=16, shard_tokens=500, validation_fraction=0.2)
+    weights = {"web": 0.8, "news": 0.2}
+    arrays = {}
+    for s in weights:
+        sel = [d for d in docs if d.source == s]
+        arrays[s] = (np.array([d.base for d in sel], np.uint64), np.array([len(d.tokens) for d in sel], np.int64))
+    plan = make_plan(weights, arrays, 3000, 0.2, 500)
+    expected = []
+    for d in docs:
+        split = plan.split_of(d.base)
+        for k in range(plan.sources[d.source].copies(d.base)):
+            expected.append((split, d.id, k))
+    assert any(k >= 1 for _, _, k in expected)  # news repeats
+    with BeamTestPipeline() as p:
+        out = p | beam.Create(docs) | MixSources(weights, cfg)
+        got = out["copies"] | beam.Map(lambda kv: (kv[0][0], kv[1].id, kv[1].copy))
+        assert_that(got, equal_to(expected), label="copies")
+        assert_that(out["plan"], equal_to([plan]), label="plan")
+
+
+def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards() -> None:
+    cfg = ShardsConfig(total_tokens=100, sequence_length=4, shard_tokens=4, validation_fraction=0.0)
+    plan = make_plan({"web": 1.0}, {"web": (np.array([1, 2, 3], np.uint64), np.array([3, 2, 2], np.int64))}, None, 0.0, 4)
+    assert plan.shards["train"] == 2
+    copies = [
+        (("train", 0), Copy(9, "web/b", 0, "web", np.array([7, 8, 2], np.int32))),
+        (("train", 0), Copy(3, "web/a", 0, "web", np.array([5, 2], np.int32))),
+    ]
+    with BeamTestPipeline() as p:
+        plan_pc = p | "Plan" >> beam.Create([plan])
+        shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0)
+        got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), s.ids))
+        assert_that(got, equal_to([("train", 0, 2, [5, 2, 7, 8, 2, 0, 0, 0], ["web/a", "web/b"]), ("train", 1, 2, [], [])]))
+
+
+def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
+    from dataprep.shards.packing import pack
+    from pipelines.shards import PackedShard
+
+    cfg = ShardsConfig(total_tokens=100, sequence_length=4, shard_tokens=4, validation_fraction=0.0)
+    plan = make_plan({"web": 1.0}, {"web": (np.array([1, 2], np.uint64), np.array([3, 2], np.int64))}, None, 0.0, 8)
+    docs = [np.array([7, 8, 2], np.int32), np.array([5, 2], np.int32)]
+    shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), ["web/a", "web/b"], ["web", "web"], [0, 0])
+    out = str(tmp_path / "s")
+    with BeamTestPipeline() as p:
+        inputs = {
+            "shards": p | "Shards" >> beam.Create([shard]),
+            "plan": p | "Plan" >> beam.Create([plan]),
+            "dropped": p | "Dropped" >> beam.Create([]),
+        }
+        records = inputs | WriteShards(out, cfg, np.dtype(np.uint16), {"recipe": "t"})
+        assert_that(records | beam.Map(lambda r: (r["name"], r["sequences"], r["tokens"], r["source_tokens"])),
+                    equal_to([("shard-00000-of-00001", 2, 8, {"web": 5})]))
+    manifest = json.load(open(os.path.join(out, "manifest.json")))
+    assert manifest["format"] == "dataprep-shards v1" and manifest["recipe"] == "t"
+    assert manifest["sources"]["web"]["realised_share"] == 1.0
+    stream = read_parquet_shard(os.path.join(out, manifest["shards"][0]["files"]["parquet"]["path"]))
+    assert stream.tokens.tolist() == [7, 8, 2, 5, 2, 0, 0, 0]
+
+
+# --- whole stage --------------------------------------------------------------------------------
+
+
+def test_manifest_accounts_for_every_source(written) -> None:
+    out, m = written
+    assert m["budget"] == {"mode": "total_tokens", "total_tokens": 40_000}
+    assert set(m["sources"]) == set(WEIGHTS)
+    written_tokens = 0
+    for name, s in m["sources"].items():
+        assert abs(s["realised_share"] - WEIGHTS[name]) < 0.02, name
+        tokens = s["realised_tokens"]["train"] + s["realised_tokens"]["validation"]
+        assert s["epochs"] == pytest.approx(tokens / s["available_tokens"])
+        written_tokens += tokens
+    assert m["sources"]["news"]["full_epochs"] >= 1  # news is small: it repeats
+    splits = m["splits"]
+    assert splits["train"]["tokens"] + splits["validation"]["tokens"] == written_tokens + splits["train"]["padding_tokens"] + splits["validation"]["padding_tokens"]
+    assert abs(written_tokens - 40_000) < 1_000
+    assert m["vocab_fingerprint"] and m["store_fingerprint"] == "test-store"
+    assert os.listdir(os.path.join(out, "shards")) and not os.path.exists(os.path.join(out, ".shards.partial"))
+
+
+def test_verify_passes_and_catches_corruption(written, tmp_path) -> None:
+    from vocab.model import Vocab
+
+    out, m = written
+    vocab = Vocab.load(os.path.join(out, "vocab"))
+    checks = verify_shards(out, vocab, sample=64)
+    assert all(c.ok for c in checks), checks
+    copy = str(tmp_path / "copy")
+    shutil.copytree(out, copy)
+    # A flipped byte in a shard fails its checksum.
+    path = os.path.join(copy, "shards", m["shards"][0]["files"]["megatron_bin"]["path"])
+    data = bytearray(open(path, "rb").read())
+    data[10] ^= 1
+    open(path, "wb").write(bytes(data))
+    failed = {c.name for c in verify_shards(copy, vocab) if not c.ok}
+    assert failed == {"shard files"}
+    # A store whose text changed no longer decodes equal.
+    shutil.rmtree(copy)
+    shutil.copytree(out, copy)
+    docs = corpus()
+    docs = {s: [d._replace(text=d.text + "!") for d in ds] for s, ds in docs.items()}
+    write_store(copy, docs)
+    failed = {c.name for c in verify_shards(copy, vocab) if not c.ok}
+    assert failed == {"documents decode exactly"}
+
+
+def test_hugging_face_reads_the_splits(written, tmp_path) -> None:
+    datasets = pytest.importorskip("datasets")
+    out, m = written
+    ds = datasets.load_dataset("parquet", data_dir=os.path.join(out, "shards", "parquet"), cache_dir=str(tmp_path))
+    assert set(ds) == {"train", "validation"}
+    assert len(ds["train"]) == m["splits"]["train"]["sequences"]
+    assert all(len(r) == 128 for r in ds["validation"]["input_ids"])
+
+
+def test_rerun_is_byte_identical_and_a_new_seed_is_not(written, vocab_dir, tmp_path) -> None:
+    out, m = written
+    again = make_run_dir(tmp_path / "again", vocab_dir)
+    m2 = write_shards(recipe(), again)
+    assert [s["files"] for s in m2["shards"]] == [s["files"] for s in m["shards"]]
+    m3 = write_shards(recipe(seed=8), again)  # replaces the previous output wholesale
+    assert [s["files"] for s in m3["shards"]] != [s["files"] for s in m["shards"]]
+    listed = {f["path"] for s in m3["shards"] for f in s["files"].values()}
+    on_disk = {
+        os.path.relpath(os.path.join(d, f), os.path.join(again, "shards"))
+        for d, _, fs in os.walk(os.path.join(again, "shards"))
+        for f in fs
+    }
+    assert on_disk == listed | {"manifest.json"}
+
+
+def test_a_source_without_documents_fails_with_its_name(vocab_dir, tmp_path) -> None:
+    out = make_run_dir(tmp_path, vocab_dir)
+    with pytest.raises(StageError, match="'poetry'"):
+        write_shards(recipe(weights={**WEIGHTS, "poetry": 0.1}), out)
+    assert not os.path.exists(os.path.join(out, "shards"))
+
+
+def test_cli_write_inspect_verify(vocab_dir, tmp_path) -> None:
+    out = make_run_dir(tmp_path / "run", vocab_dir)
+    data = tmp_path / "data.txt"
+    data.write_text("unused\n")
+    rec = tmp_path / "r.yaml"
+    rec.write_text(
+        "name: cli\nseed: 7\nsources:\n"
+        + "".join(f"  - {{name: {n}, kind: text, paths: [data.txt], weight: {w}}}\n" for n, w in WEIGHTS.items())
+        + "shards: {total_tokens: 20000, sequence_length: 64, formats: [parquet], last_sequence: short}\n"
+    )
+    runner = CliRunner()
+    r = runner.invoke(main, ["shards", str(rec), "--out", out])
+    assert r.exit_code == 0, r.output
+    assert "realised %" in r.output and "news" in r.output
+    m = load_manifest(out)
+    assert m["config"]["formats"] == ["parquet"] and "megatron_bin" not in m["shards"][0]["files"]
+    r = runner.invoke(main, ["shards", "inspect", out, "--samples", "20", "--chars", "2000"])
+    assert r.exit_code == 0 and "sequence 1" in r.output and "⟨eos⟩" in r.output, r.output
+    r = runner.invoke(main, ["shards", "verify", out])
+    assert r.exit_code == 0 and "FAIL" not in r.output, r.output
+    r = runner.invoke(main, ["shards", "verify", str(tmp_path / "nothing")])
+    assert r.exit_code == 1 and "no SentencePiece model" in r.output
+    r = runner.invoke(main, ["shards", "verify", str(tmp_path / "nothing"), "--vocab", os.path.join(out, "vocab")])
+    assert r.exit_code == 1 and "FAIL" in r.output and "no manifest" in r.output
+
+
+@pytest.mark.integration
+def test_one_and_two_workers_write_identical_bytes(written, vocab_dir, tmp_path) -> None:
+    out, m = written
+    two = make_run_dir(tmp_path / "two", vocab_dir)
+    m2 = write_shards(recipe(), two, workers=2)
+    assert m2 == m
+    for s in m["shards"]:
+        for f in s["files"].values():
+            a = open(os.path.join(out, "shards", f["path"]), "rb").read()
+            b = open(os.path.join(two, "shards", f["path"]), "rb").read()
+            assert a == b, f["path"]
