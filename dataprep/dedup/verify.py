@@ -56,6 +56,8 @@ def similarity(text_a: str, text_b: str, settings: DedupSettings, metric: str | 
     is then 0.0 below the cutoff); Jaccard is always exact.
     """
     metric = metric or settings.metric
+    if text_a == text_b:  # cheap and common (a bucket of copies)
+        return 1.0
     if metric == "levenshtein" and max(len(text_a), len(text_b)) <= settings.max_levenshtein_chars:
         return levenshtein_similarity(text_a, text_b, score_cutoff)
     return jaccard(shingle_set(text_a, settings.shingle, settings.ngram), shingle_set(text_b, settings.shingle, settings.ngram))
