@@ -185,6 +185,9 @@ def header_fields(header: str) -> dict[str, Any]:
     number = _EBOOK_NUMBER.search(header)
     if number:
         out["gutenberg_id"] = int(number.group(1))
+    for key in ("title", "author", "language", "release_date"):
+        if key in out:  # "Release Date: March 3, 2004 [eBook #11432]"
+            out[key] = _EBOOK_NUMBER.sub("", out[key]).strip()
     return {k: v for k, v in out.items() if v not in ("", None)}
 
 

@@ -93,6 +93,7 @@ def test_modern_header_fields(tmp_path: Path) -> None:
     assert doc.meta["title"] == "The Lamp Keeper A Tale of the Coast"  # continuation line joined
     assert doc.meta["language"] == "English"
     assert doc.meta["gutenberg_id"] == 11432
+    assert doc.meta["release_date"] == "March 3, 2004"
 
 
 def test_crlf_book_keeps_its_line_endings(tmp_path: Path) -> None:
