@@ -586,6 +586,7 @@ def _read_members(members: Iterator[_Member], repo: _Repo, layout: _Layout, memb
         name = _clean_member_name(m.name)
         path = name[len(prefix) :] if prefix and name.startswith(prefix) else name
         if not path:
+            yield repo.rejected(m.name, "unsafe_archive_path", "a file member whose name is empty or only '.'")
             continue
         if path in seen:
             # A tar may hold one name twice (the later copy wins when extracted); one id, one record.

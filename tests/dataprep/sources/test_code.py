@@ -608,3 +608,28 @@ def test_real_code_trees(corpora):
     assert not by_type(results)[0]
     java = sum(1 for p in openjdk.rglob("*.java"))
     assert reasons(results) == Counter({"license_copyleft": java, "license_file": 1})
+
+
+# --- property: any member names, every member accounted for, nothing escapes ---------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PART = st.sampled_from(["a", "b", "src", "..", ".", "", "LICENSE", "x.py", "y.js", "README.md", "node_modules", "C:"])
+_NAME = st.lists(_PART, min_size=1, max_size=4).map("/".join) | st.lists(_PART, min_size=1, max_size=3).map(lambda p: "/" + "/".join(p))
+
+
+@settings(max_examples=40, deadline=None)
+@given(names=st.lists(_NAME, min_size=1, max_size=8, unique=True))
+def test_any_archive_member_names_are_accounted_for(tmp_path_factory, names):
+    tmp = tmp_path_factory.mktemp("prop")
+    members = [(n, PY.encode()) for n in names if n.strip("/.")]  # tarfile cannot store empty names
+    path = write_tar(tmp / "p.tar.gz", members)
+    with tarfile.open(path) as tf:
+        stored = [m for m in tf.getmembers() if not m.isdir()]
+    results = run(path, tmp)
+    assert not any(isinstance(r, Rejected) and r.reason in ("truncated_archive", "unreadable_archive") for r in results)
+    assert len(results) == len(stored)  # one record per file member, whatever its name
+    for r in results:
+        if isinstance(r, Document):
+            assert ".." not in r.meta["path"].split("/") and not r.meta["path"].startswith("/")
+            assert not r.meta["path"].startswith("C:")
