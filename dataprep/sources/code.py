@@ -21,6 +21,7 @@ whitespace changes).
 
 from __future__ import annotations
 
+import lzma
 import posixpath
 import re
 import stat
@@ -28,8 +29,9 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple
+from typing import BinaryIO, Callable, Iterator, NamedTuple
 
+from dataprep.configs import closest
 from dataprep.errors import RecipeError
 from dataprep.fs import DECOMPRESSION_ERRORS, FileSystem, open_decompressed, relative_to_root
 from dataprep.records import Document, Dropped, ReadResult, Rejected, make_id
@@ -42,7 +44,6 @@ from dataprep.sources.licenses import (
     combine_licenses,
     is_license_file,
 )
-from dataprep.configs import closest
 
 # --- languages -------------------------------------------------------------------------------
 #
@@ -466,7 +467,7 @@ def _no_read(n: int) -> bytes:
     return b""
 
 
-def _tar_members(fileobj) -> Iterator[_Member]:  # type: ignore[no-untyped-def]
+def _tar_members(fileobj: BinaryIO) -> Iterator[_Member]:
     with tarfile.open(fileobj=fileobj, mode="r|") as tf:
         for m in tf:
             if m.isreg():
@@ -481,9 +482,9 @@ def _tar_members(fileobj) -> Iterator[_Member]:  # type: ignore[no-untyped-def]
                 yield _Member(m.name, "other", 0, "", _no_read)
 
 
-def _open_tar_stream(fs: FileSystem, path: str):  # type: ignore[no-untyped-def]
-    """The archive's uncompressed tar byte stream (decompression chosen by suffix)."""
-    raw = fs.open(path)
+def _tar_stream(raw: BinaryIO, path: str) -> BinaryIO:
+    """The archive's uncompressed tar byte stream over ``raw`` (decompression chosen by suffix).
+    Closing it leaves ``raw`` open: the caller closes both."""
     lower = path.lower()
     if lower.endswith((".tgz", ".tar.gz")):
         return open_decompressed(raw, ".gz")
@@ -492,9 +493,7 @@ def _open_tar_stream(fs: FileSystem, path: str):  # type: ignore[no-untyped-def]
     if lower.endswith(".tar.zst"):
         return open_decompressed(raw, ".zst")
     if lower.endswith((".txz", ".tar.xz")):
-        import lzma
-
-        return lzma.LZMAFile(raw)
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
     return raw
 
 
@@ -623,7 +622,7 @@ def _read_tar(fs: FileSystem, path: str, repo: _Repo) -> Iterator[ReadResult]:
     # Streaming twice keeps memory at one file whatever the archive's size.
     layout = _Layout()
     try:
-        with _open_tar_stream(fs, path) as stream:
+        with fs.open(path) as raw, _tar_stream(raw, path) as stream:
             for m in _tar_members(stream):
                 layout.see(m)
     except _ARCHIVE_ERRORS:
@@ -637,7 +636,7 @@ def _read_tar(fs: FileSystem, path: str, repo: _Repo) -> Iterator[ReadResult]:
             yield m
 
     try:
-        with _open_tar_stream(fs, path) as stream:
+        with fs.open(path) as raw, _tar_stream(raw, path) as stream:
             yield from _read_members(tracked(_tar_members(stream)), repo, layout, member_errors=False)
     except _ARCHIVE_ERRORS as e:
         # Damage after at least one readable header is a cut archive; garbage from the first
