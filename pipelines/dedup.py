@@ -481,7 +481,7 @@ def run_dedup(
     from dataprep.manifest import read_manifest
 
     files = list_inputs(inputs)
-    extra = {"inputs": [rel for _, rel in files], "id_field": id_field, "text_field": text_field, "exact": exact, "near": near}
+    extra = {"inputs": [rel for _, rel in files], "input_paths": [path for path, _ in files], "id_field": id_field, "text_field": text_field, "exact": exact, "near": near}
     p = make_pipeline(beam_args)
     file_items = p | "Inputs" >> beam.Create(files)
     read = (

@@ -74,3 +74,59 @@ def test_drop_near_duplicates_matches_reference_in_any_order(tmp_path) -> None:
     with beam.Pipeline(runner=FnApiRunner()) as p:
         p | beam.Create(ref.clusters[::-1]) | WriteClusters(str(tmp_path))
     assert open(clusters_path(str(tmp_path)), "rb").read() == first  # deterministic bytes
+
+
+def _write_inputs(tmp_path) -> tuple[str, str]:
+    import json
+
+    import pyarrow as pa
+
+    rng = random.Random(0)
+    bases = [" ".join(f"g{g}w{i}" for i in range(300)) for g in range(6)]
+    a = tmp_path / "in" / "a.jsonl"
+    a.parent.mkdir()
+    with open(a, "w") as f:
+        for i in range(18):
+            w = bases[i % 6].split()
+            w[rng.randrange(300)] = "x"
+            f.write(json.dumps({"id": f"doc{i}", "text": " ".join(w), "lang": "en"}) + "\n")
+        f.write("not json\n")
+        f.write(json.dumps({"id": "doc0", "text": "reused id"}) + "\n")
+        f.write(json.dumps({"id": "nt"}) + "\n")
+    b = tmp_path / "in" / "b.parquet"
+    pq.write_table(pa.table({"id": ["p0", "p1", "p2"], "text": [bases[0], bases[0] + "\n", "lonely"], "n": [0, 1, 2]}), b)
+    return str(a), str(b)
+
+
+def test_cli_dedup_and_explain(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dataprep.cli import main
+
+    a, b = _write_inputs(tmp_path)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(main, ["dedup", a, b, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "exact dups" in res.output
+    manifest = json.loads((out / "dedup" / "manifest.json").read_text())
+    assert manifest["rejected"] == {"duplicate_id": 1, "malformed_json": 1, "missing_text": 1}
+    near, exact = manifest["stages"]["near"], manifest["stages"]["exact"]
+    assert exact["sources"]["input"] == {"in": 21, "dropped_exact_duplicate": 1, "kept": 20}
+    kept = [json.loads(line) for line in (out / "documents" / "a.jsonl").read_text().splitlines()]
+    parquet_kept = pq.read_table(out / "documents" / "b.parquet").to_pylist()
+    assert len(kept) + len(parquet_kept) == near["sources"]["input"]["kept"] == 7  # 6 groups + "lonely"
+    assert all(set(r) == {"id", "text", "lang"} for r in kept)
+    rows = pq.read_table(out / "dedup" / "clusters.parquet").to_pylist()
+    dropped = next(r for r in rows if not r["kept"] and r["stage"] == "near")
+    res = runner.invoke(main, ["dedup", "explain", str(out), dropped["id"], "--width", "100"])
+    assert res.exit_code == 0 and f"kept: {dropped['cluster_id']}" in res.output and "*" in res.output
+    # same inputs in another order -> the same bytes
+    out2 = tmp_path / "out2"
+    assert runner.invoke(main, ["dedup", "run", b, a, "--out", str(out2)]).exit_code == 0
+    for rel in ("dedup/clusters.parquet", "documents/a.jsonl", "documents/b.parquet", "dedup/rejects.jsonl"):
+        assert (out / rel).read_bytes() == (out2 / rel).read_bytes(), rel
+    res = runner.invoke(main, ["dedup", a, "--out", str(out2), "--threshold", "2"])
+    assert res.exit_code == 2 and "threshold" in res.output
