@@ -35,7 +35,7 @@ SAMPLES_PATH = os.path.join("samples", "dropped.parquet")
 # Length histogram: log10(characters) bins of 0.25 from 10 characters to 10 M.
 LENGTH_EDGES = [10 ** (1 + i / 4) for i in range(0, 25)]
 # Axis labels at the decades (bin 1 starts at 10 characters, every 4th bin is a power of ten).
-LENGTH_TICKS = tuple(range(1, len(LENGTH_EDGES) + 1, 4))
+LENGTH_TICKS = tuple(range(1, len(LENGTH_EDGES), 4))
 SCORE_BINS = 20
 SAMPLES_PER_REASON = 3
 SAMPLE_DISPLAY_CHARS = 1500
@@ -346,7 +346,7 @@ def render_quality(data: ReportData) -> str:
         if st.scored
     ]
     body = "".join(cards) if cards else '<p class="muted">no document carries a quality_score (set quality.model and enable filters.quality)</p>'
-    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div><p class="muted">Scores of kept documents: Pareto-noisy thresholding keeps some low scores on purpose.</p></section>'
+    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div><p class="muted">Scores of the documents in the store (kept ones): Pareto-noisy thresholding keeps some low scores on purpose; dropped documents are counted as <code>quality</code> under Drops. Set <code>filters.quality.tag_only: true</code> on a source to see its full distribution.</p></section>'
 
 
 def render_languages(data: ReportData) -> str:

@@ -151,3 +151,33 @@ def test_quality_check_scores_and_thresholds(trained, tmp_path):
     assert verdict == ((True, None) if pareto_keep(tagged.meta["quality_score"], bad.id, 3, 9.0) else (False, "quality"))
     tag_only = QualityCheck(str(tmp_path / "quality"), 9.0, 3, tag_only=True)
     assert tag_only(bad)[1].keep
+
+
+def test_quality_train_cli_on_a_store(tmp_path):
+    from click.testing import CliRunner
+
+    from dataprep.store import parquet_bytes, part_name
+    from pipelines.commands.quality import quality
+
+    for source in ("books", "web"):
+        d = tmp_path / "out" / "documents" / source
+        d.mkdir(parents=True)
+        (d / part_name(0, 1)).write_bytes(parquet_bytes(sorted((x for x in DOCS if x.source == source), key=lambda x: x.id)))
+    (tmp_path / "r.yaml").write_text(
+        "name: t\nseed: 5\nsources:\n"
+        "  - {name: books, kind: books, paths: [b/*.txt], weight: 1}\n"
+        "  - {name: web, kind: web, paths: [w/*.warc.gz], weight: 1}\n"
+        "  - {name: chat, kind: dialogue, paths: [c/*.jsonl], weight: 1}\n"
+        "quality: {n_features: 16384, chunk_chars: 500, heldout_fraction: 0.3}\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(quality, ["train", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "held-out ROC AUC: documents 1.0000" in result.output
+    metrics = json.loads((tmp_path / "out" / "quality" / "metrics.json").read_text())
+    assert metrics["heldout_doc_auc"] == 1.0
+    (tmp_path / "p.txt").write_text(" ".join(PROSE))
+    result = runner.invoke(quality, ["score", str(tmp_path / "out" / "quality"), str(tmp_path / "p.txt")])
+    assert result.exit_code == 0 and "p.txt" in result.output
+    result = runner.invoke(quality, ["train", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "nothing")])
+    assert result.exit_code != 0 and "no document store" in result.output
