@@ -48,6 +48,10 @@ class BeamFileSystem:
             return
         yield from self.match(posixpath.join(root.rstrip("/"), "**"))
 
+    def is_symlink(self, path: str) -> bool:
+        # Object stores have no symlinks.
+        return _local.is_symlink(path) if is_local(path) else False
+
     def link_target_inside(self, root: str, path: str) -> bool:
         # Object stores have no symlinks.
         return _local.link_target_inside(root, path) if is_local(root) else True
