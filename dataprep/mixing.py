@@ -10,12 +10,16 @@ below 1 the source is down-sampled, above 1 repeated (``rate_s`` epochs). When t
 for the largest budget without repeating, ``T = min_s A_s / w_s``: the scarcest source per unit
 of weight is used exactly once and every other one is down-sampled.
 
-Every decision is a function of hashes, never of order or worker: a document's ``base`` hash is
-xxh64 of its id seeded with the recipe seed, and everything else derives from ``(base, salt)``
-through splitmix64, vectorised in numpy where it runs over many documents:
+The unit of sampling is a *piece*: a document, or a part of a long one (see
+``ShardsConfig.max_piece_chars``), so a source made of a few huge books can still be sampled to
+its share. Every decision is a function of hashes, never of order or worker: a document's
+``base`` hash is xxh64 of its id seeded with the recipe seed; piece ``p`` of it has base
+``derive(base, PIECE + p)`` (piece 0 keeps the document's); everything derives from
+``(base, salt)`` through splitmix64, vectorised in numpy where it runs over many pieces:
 
-- split: validation iff ``unit(derive(base, SPLIT)) < validation_fraction`` (per document, so
-  all repeats of a document share a split and validation never leaks into training);
+- split: validation iff ``unit(derive(document base, SPLIT)) < validation_fraction`` (per
+  document, so every piece and repeat of a document shares a split and validation never
+  leaks into training);
 - copies: a source with rate ``r`` keeps ``F = floor(r)`` full copies of every document
   (repeat indices ``0..F-1``), and copy ``F`` of the documents whose key
   ``derive(base, COPY + F)`` is below the source's threshold. The threshold is chosen over the
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import xxhash
@@ -41,6 +45,7 @@ TWO64 = 1 << 64
 SPLIT = 1 << 32
 COPY = 2 << 32
 SHUFFLE = 3 << 32
+PIECE = 4 << 32
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
@@ -76,6 +81,24 @@ def derive_array(base: np.ndarray, salt: int) -> np.ndarray:
         x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
         return x ^ (x >> np.uint64(31))
+
+
+def piece_base(base: int, piece: int) -> int:
+    """Base hash of piece ``piece`` of a document whose base hash is ``base``."""
+    return base if piece == 0 else derive(base, PIECE + piece)
+
+
+class SourceUnits(NamedTuple):
+    """The pieces of one source, as parallel arrays: base hashes (uint64), tokens (int64,
+    end-of-document included) and whether each belongs to the validation split (bool)."""
+
+    bases: np.ndarray
+    tokens: np.ndarray
+    validation: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "SourceUnits":
+        return cls(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, bool))
 
 
 def unit(h: int) -> float:
@@ -216,26 +239,26 @@ def copy_counts(plan: SourcePlan, bases: np.ndarray) -> np.ndarray:
 
 def plan_mixture(
     weights: Mapping[str, float],
-    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    arrays: Mapping[str, SourceUnits],
     total_tokens: int | None,
 ) -> tuple[int, dict[str, SourcePlan]]:
     """The resolved budget and a plan for every weighted source.
 
     Args:
         weights: source -> recipe weight.
-        arrays: source -> (base hashes uint64, tokens per document incl. end-of-document).
+        arrays: source -> its `SourceUnits`.
         total_tokens: the budget, or None for the largest budget without repeats.
     Returns:
         (total budget, source -> `SourcePlan` in the order of ``weights``).
     """
-    empty = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
-    available = {s: int(arrays.get(s, empty)[1].sum(dtype=np.int64)) for s in weights}
+    empty = SourceUnits.empty()
+    available = {s: int(arrays.get(s, empty).tokens.sum(dtype=np.int64)) for s in weights}
     total = resolve_budget(weights, available, total_tokens)
     shares = normalised_weights(weights)
     plans = {}
     for s in weights:
-        bases, tokens = arrays.get(s, empty)
-        plans[s] = plan_source(s, weights[s], shares[s], bases, tokens, total)
+        units = arrays.get(s, empty)
+        plans[s] = plan_source(s, weights[s], shares[s], units.bases, units.tokens, total)
     return total, plans
 
 
@@ -268,19 +291,14 @@ def epochs(realised: int, available: int) -> float:
     return realised / available if available else 0.0
 
 
-def split_tokens(
-    plans: Mapping[str, SourcePlan],
-    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    validation_fraction: float,
-) -> dict[str, tuple[int, int]]:
-    """Planned (tokens, document copies) per split, ``{"train": (t, c), "validation": (t, c)}``."""
+def split_tokens(plans: Mapping[str, SourcePlan], arrays: Mapping[str, SourceUnits]) -> dict[str, tuple[int, int]]:
+    """Planned (tokens, piece copies) per split, ``{"train": (t, c), "validation": (t, c)}``."""
     out = {"train": [0, 0], "validation": [0, 0]}
     for s, plan in plans.items():
-        bases, tokens = arrays.get(s, (np.zeros(0, np.uint64), np.zeros(0, np.int64)))
+        bases, tokens, val = arrays.get(s, SourceUnits.empty())
         if not len(bases):
             continue
         n = copy_counts(plan, bases)
-        val = validation_mask(bases, validation_fraction)
         for name, mask in (("train", ~val), ("validation", val)):
             out[name][0] += int((n[mask] * tokens[mask]).sum(dtype=np.int64))
             out[name][1] += int(n[mask].sum())
@@ -302,9 +320,9 @@ class MixturePlan:
     shards: dict[str, int]
     planned: dict[str, tuple[int, int]]
 
-    def split_of(self, base: int) -> str:
+    def split_of(self, doc_base: int) -> str:
         """``"validation"`` or ``"train"`` for the document with this base hash."""
-        return "validation" if is_validation(base, self.validation_fraction) else "train"
+        return "validation" if is_validation(doc_base, self.validation_fraction) else "train"
 
     def shard_keys(self) -> list[tuple[str, int]]:
         """Every (split, shard index) that will be written, in order."""
@@ -313,16 +331,16 @@ class MixturePlan:
 
 def make_plan(
     weights: Mapping[str, float],
-    arrays: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    arrays: Mapping[str, SourceUnits],
     total_tokens: int | None,
     validation_fraction: float,
     shard_tokens: int,
 ) -> MixturePlan:
-    """Plan the mixture from per-source (base hashes, token counts) arrays: rates, copy
-    thresholds, and shard counts sized to ``shard_tokens``. Pure: equal inputs give equal plans
-    whatever order the arrays were collected in."""
+    """Plan the mixture from each source's `SourceUnits`: rates, copy thresholds, and shard
+    counts sized to ``shard_tokens``. Pure: equal inputs give equal plans whatever order the
+    arrays were collected in."""
     total, plans = plan_mixture(weights, arrays, total_tokens)
-    planned = split_tokens(plans, arrays, validation_fraction)
+    planned = split_tokens(plans, arrays)
     shards = {split: shard_count(t, shard_tokens, c) for split, (t, c) in planned.items()}
     return MixturePlan(
         total_tokens=total,
@@ -335,6 +353,8 @@ def make_plan(
 
 
 __all__: Sequence[str] = [
+    "SourceUnits",
+    "piece_base",
     "MixturePlan",
     "make_plan",
     "SourcePlan",

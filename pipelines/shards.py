@@ -39,7 +39,10 @@ from dataprep.errors import FormatError, StageError
 from dataprep.manifest import dumps_json, read_manifest, sha256_file, write_atomic
 from dataprep.mixing import (
     MixturePlan,
+    SourceUnits,
     base_hash,
+    is_validation,
+    piece_base,
     epochs,
     make_plan,
     realised_shares,
@@ -55,7 +58,7 @@ from dataprep.shards.formats import (
     parquet_shard_bytes,
     token_dtype,
 )
-from dataprep.shards.packing import Packed, pack
+from dataprep.shards.packing import Packed, pack, text_pieces
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 
 log = logging.getLogger(__name__)
@@ -68,34 +71,44 @@ DROPPED = "dropped"
 
 
 class Tokenized(NamedTuple):
-    """A document as tokens: ``tokens`` int32, ending with the end-of-document id."""
+    """A piece of a document (the whole document unless it is longer than ``max_piece_chars``)
+    as tokens: ``tokens`` int32, ending with the end-of-document id; ``start``/``end`` its
+    character range in the document; ``doc_base`` the document's hash (it decides the split),
+    ``base`` the piece's (it decides copies and order)."""
 
     id: str
     source: str
+    piece: int
+    pieces: int
+    start: int
+    end: int
+    doc_base: int
     base: int
     tokens: np.ndarray
 
 
 class Copy(NamedTuple):
-    """One repeat of a document on its way to a shard; ``key`` orders it within the shard."""
+    """One repeat of a piece on its way to a shard; ``key`` orders it within the shard."""
 
     key: int
     id: str
+    piece: int
+    pieces: int
     copy: int
     source: str
+    start: int
+    end: int
     tokens: np.ndarray
 
 
 class PackedShard(NamedTuple):
-    """A packed shard and its provenance (document copies in stream order)."""
+    """A packed shard and its provenance: the piece copies in stream order."""
 
     split: str
     index: int
     count: int
     packed: Packed
-    ids: list[str]
-    sources: list[str]
-    copies: list[int]
+    copies: list[Copy]
 
 
 def shard_name(index: int, count: int) -> str:
@@ -135,11 +148,12 @@ def emit_copies(doc: Tokenized, plan: MixturePlan) -> Iterator[tuple[tuple[str, 
     sp = plan.sources.get(doc.source)
     if sp is None:
         return
-    split = plan.split_of(doc.base)
+    split = plan.split_of(doc.doc_base)
     n_shards = plan.shards[split]
     for k in range(sp.copies(doc.base)):
         key = shuffle_key(doc.base, k)
-        yield (split, shard_of(key, n_shards)), Copy(key, doc.id, k, doc.source, doc.tokens)
+        copy = Copy(key, doc.id, doc.piece, doc.pieces, k, doc.source, doc.start, doc.end, doc.tokens)
+        yield (split, shard_of(key, n_shards)), copy
 
 
 def pack_shard(
@@ -147,7 +161,7 @@ def pack_shard(
 ) -> PackedShard:
     """Sort a shard's copies by shuffle key (ties by id and copy) and pack them."""
     (split, index), values = item
-    copies = sorted((c for c in values if c is not None), key=lambda c: (c.key, c.id, c.copy))
+    copies = sorted((c for c in values if c is not None), key=lambda c: (c.key, c.id, c.piece, c.copy))
     packed = pack(
         [c.tokens for c in copies],
         config.sequence_length,
@@ -155,9 +169,8 @@ def pack_shard(
         segment_ids=config.segment_ids,
         last_sequence=config.last_sequence,
     )
-    return PackedShard(
-        split, index, plan.shards[split], packed, [c.id for c in copies], [c.source for c in copies], [c.copy for c in copies]
-    )
+    # Tokens are in the packed stream now; drop them from the provenance records.
+    return PackedShard(split, index, plan.shards[split], packed, [c._replace(tokens=None) for c in copies])
 
 
 def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: np.dtype) -> dict[str, Any]:
@@ -168,15 +181,15 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
         blobs["parquet"] = parquet_shard_bytes(shard.packed, config.segment_ids)
     if "megatron" in config.formats:
         blobs["megatron_bin"], blobs["megatron_idx"] = megatron_bytes(shard.packed, dtype)
-    blobs["index"] = index_bytes(shard.ids, shard.sources, shard.copies, shard.packed)
+    blobs["index"] = index_bytes(shard.copies, shard.packed)
     files = {}
     for kind, data in blobs.items():
         path = os.path.join(out_dir, paths[kind])
         write_atomic(path, lambda f, data=data: f.write(data))
         files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": sha256_file(path)}
     per_source: Counter[str] = Counter()
-    for s, n in zip(shard.sources, shard.packed.doc_lengths.tolist()):
-        per_source[s] += n
+    for c, n in zip(shard.copies, shard.packed.doc_lengths.tolist()):
+        per_source[c.source] += n
     return {
         "split": shard.split,
         "index": shard.index,
@@ -185,7 +198,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
         "sequences": int(len(shard.packed.lengths)),
         "tokens": int(len(shard.packed.tokens)),
         "padding_tokens": shard.packed.padding,
-        "documents": len(shard.ids),
+        "documents": len(shard.copies),
         "source_tokens": dict(sorted(per_source.items())),
     }
 
@@ -250,11 +263,13 @@ def build_manifest(
 
 
 class _TokenizeFn(beam.DoFn):
-    """Encode each document with the vocabulary (loaded once per worker) and append EOS."""
+    """Cut each document into pieces, encode each with the vocabulary (loaded once per worker)
+    and append EOS."""
 
-    def __init__(self, vocab_path: str, seed: int) -> None:
+    def __init__(self, vocab_path: str, seed: int, max_piece_chars: int) -> None:
         self.vocab_path = vocab_path
         self.seed = seed
+        self.max_piece_chars = max_piece_chars
         self.vocab = None
 
     def setup(self) -> None:
@@ -268,19 +283,23 @@ class _TokenizeFn(beam.DoFn):
     def process(self, doc: Document) -> Iterator[Tokenized | beam.pvalue.TaggedOutput]:
         from vocab.model import UnencodableTextError
 
+        ranges = text_pieces(doc.text, self.max_piece_chars)
+        texts = [doc.text[a:b] for a, b in ranges]
         if _plain(doc.text):
-            ids = self.vocab.processor.encode(doc.text)
+            ids = [self.vocab.processor.encode(t) for t in texts]
         else:
             try:
-                ids = self.vocab.encode([doc.text])[0]
+                ids = self.vocab.encode(texts)
             except UnencodableTextError:
                 # Text holding U+10FFFF cannot round-trip (see vocab.model): count it, skip it.
                 yield beam.pvalue.TaggedOutput(DROPPED, (doc.source, "unencodable"))
                 return
-        tokens = np.concatenate([np.asarray(ids, dtype=np.int32), self.eos])
+        base = base_hash(self.seed, doc.id)
         self.documents.inc()
-        self.tokens.inc(len(tokens))
-        yield Tokenized(doc.id, doc.source, base_hash(self.seed, doc.id), tokens)
+        for p, ((a, b), piece_ids) in enumerate(zip(ranges, ids)):
+            tokens = np.concatenate([np.asarray(piece_ids, dtype=np.int32), self.eos])
+            self.tokens.inc(len(tokens))
+            yield Tokenized(doc.id, doc.source, p, len(ranges), a, b, base, piece_base(base, p), tokens)
 
 
 def _plain(text: str) -> bool:
@@ -290,25 +309,29 @@ def _plain(text: str) -> bool:
 
 
 class _CollectArrays(beam.CombineFn):
-    """(base hash, tokens) pairs of a source, combined into two numpy arrays."""
+    """(base hash, tokens, is validation) of a source's pieces, combined into `SourceUnits`.
+
+    Costs 17 bytes per piece on the worker that plans; the plan needs every piece's hash to
+    place the fractional-epoch threshold exactly (see `dataprep.mixing.fractional_threshold`).
+    """
 
     def create_accumulator(self) -> list:
-        return [[], []]
+        return [[], [], []]
 
-    def add_input(self, acc: list, item: tuple[int, int]) -> list:
-        acc[0].append(item[0])
-        acc[1].append(item[1])
+    def add_input(self, acc: list, item: tuple[int, int, bool]) -> list:
+        for column, value in zip(acc, item):
+            column.append(value)
         return acc
 
     def merge_accumulators(self, accs: Iterable[list]) -> list:
-        out: list = [[], []]
+        out: list = [[], [], []]
         for a in accs:
-            out[0].extend(a[0])
-            out[1].extend(a[1])
+            for column, values in zip(out, a):
+                column.extend(values)
         return out
 
-    def extract_output(self, acc: list) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(acc[0], dtype=np.uint64), np.array(acc[1], dtype=np.int64)
+    def extract_output(self, acc: list) -> SourceUnits:
+        return SourceUnits(np.array(acc[0], dtype=np.uint64), np.array(acc[1], dtype=np.int64), np.array(acc[2], dtype=bool))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,13 +351,15 @@ class TokenizeDocuments(beam.PTransform):
     Returns ``{"tokenized": Tokenized, "dropped": ((source, reason), count)}``.
     """
 
-    def __init__(self, vocab_path: str, seed: int) -> None:
+    def __init__(self, vocab_path: str, seed: int, max_piece_chars: int = ShardsConfig.max_piece_chars) -> None:
         super().__init__()
         self.vocab_path = vocab_path
         self.seed = seed
+        self.max_piece_chars = max_piece_chars
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        out = docs | "Encode" >> beam.ParDo(_TokenizeFn(self.vocab_path, self.seed)).with_outputs(DROPPED, main="tokenized")
+        fn = _TokenizeFn(self.vocab_path, self.seed, self.max_piece_chars)
+        out = docs | "Encode" >> beam.ParDo(fn).with_outputs(DROPPED, main="tokenized")
         dropped = out[DROPPED] | "CountDropped" >> beam.combiners.Count.PerElement()
         return {"tokenized": out.tokenized, "dropped": dropped}
 
@@ -355,7 +380,8 @@ class MixSources(beam.PTransform):
         weights, config = self.weights, self.config
         arrays = (
             docs
-            | "CountKeys" >> beam.Map(lambda d: (d.source, (d.base, len(d.tokens))))
+            | "CountKeys"
+            >> beam.Map(lambda d: (d.source, (d.base, len(d.tokens), is_validation(d.doc_base, config.validation_fraction))))
             | "CollectCounts" >> beam.CombinePerKey(_CollectArrays())
             | "AllSources" >> ToList()
         )
@@ -440,6 +466,7 @@ def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
         "recipe": recipe.name,
         "recipe_fingerprint": shards_fingerprint(recipe),
         "store_fingerprint": build.get("fingerprint"),
+        "store_manifest_sha256": sha256_file(os.path.join(store_dir, BUILD_MANIFEST)),
         "vocab_fingerprint": vocab.fingerprint,
         "vocab_size": vocab.size,
         "eos_id": vocab.eos_id,
@@ -456,11 +483,12 @@ def pad_id_of(vocab: Any) -> int:
 
 
 def is_current(recipe: Any, out_dir: str) -> bool:
-    """True when ``DIR/shards`` holds a complete output for this recipe, store and vocabulary."""
+    """True when ``DIR/shards`` holds a complete output for this recipe, this store (the build
+    manifest's checksum) and this vocabulary (the model's checksum)."""
     try:
         manifest = read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
-        build = read_manifest(os.path.join(out_dir, BUILD_MANIFEST), BUILD_FORMAT)
-    except FormatError:
+        store_sha = sha256_file(os.path.join(out_dir, BUILD_MANIFEST))
+    except (FormatError, OSError):
         return False
     from vocab.model import Vocab
 
@@ -468,10 +496,16 @@ def is_current(recipe: Any, out_dir: str) -> bool:
         vocab = Vocab.load(os.path.join(out_dir, "vocab"))
     except FormatError:
         return False
+    files_present = all(
+        os.path.getsize(p) == f["bytes"] if os.path.exists(p := os.path.join(out_dir, SHARDS_DIR, f["path"])) else False
+        for shard in manifest.get("shards", [])
+        for f in shard["files"].values()
+    )
     return (
         manifest.get("recipe_fingerprint") == shards_fingerprint(recipe)
-        and manifest.get("store_fingerprint") == build.get("fingerprint")
+        and manifest.get("store_manifest_sha256") == store_sha
         and manifest.get("vocab_fingerprint") == vocab.fingerprint
+        and files_present
     )
 
 
@@ -511,7 +545,7 @@ def write_shards(
     started = time.time()
     p = make_pipeline(pipeline_options(workers, beam_args))
     docs = p | "PartFiles" >> beam.Create(parts) | "ReadStore" >> ReadStoreDocuments()
-    tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed)
+    tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, cfg.max_piece_chars)
     mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg)
     shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab))
     {"shards": shards, "plan": mixed["plan"], "dropped": tokenized["dropped"]} | "WriteShards" >> WriteShards(

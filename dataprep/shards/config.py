@@ -9,6 +9,7 @@ Every key has a default; each default says where it comes from. Example::
       formats: [parquet, megatron]
       shard_tokens: 67108864
       validation_fraction: 0.03
+      max_piece_chars: 100000
       last_sequence: pad
 """
 
@@ -49,6 +50,14 @@ class ShardsConfig:
         validation_fraction: Fraction of documents (by a hash of the document id, so every repeat
             of a document lands in the same split) that go to the validation split. Default 0.03,
             Megatron-LM's default ``--split 969,30,1`` (its 0.1% test part folded away).
+        max_piece_chars: Documents longer than this many characters are cut (at a line break
+            when there is one) into pieces that are sampled, shuffled and closed with
+            end-of-document on their own. Sampling is exact to half a piece per source, so a
+            source of a few huge books (the King James Bible is one 4 MB document) can still
+            meet its share, and one book does not fill hundreds of consecutive sequences.
+            Default 100,000 characters, about 25,000 tokens or 12 sequences of 2048: a piece
+            boundary cuts the context of about one sequence in 12 of a long document, and a
+            source's share is exact to ~12,500 tokens (0.001 pp of a 1B-token mixture).
         last_sequence: What the last, partial sequence of each shard becomes: ``pad`` (filled to
             ``sequence_length`` with the vocabulary's pad id, or end-of-document when it has none;
             segment id 0) or ``short`` (kept shorter). Default ``pad``: every row has the same
@@ -61,6 +70,7 @@ class ShardsConfig:
     formats: tuple[Literal["parquet", "megatron"], ...] = FORMATS
     shard_tokens: int = 2**26
     validation_fraction: float = 0.03
+    max_piece_chars: int = 100_000
     last_sequence: Literal["pad", "short"] = "pad"
 
     def __post_init__(self) -> None:
@@ -76,6 +86,8 @@ class ShardsConfig:
             raise RecipeError(
                 "shard_tokens", f"an integer >= sequence_length ({self.sequence_length})", self.shard_tokens
             )
+        if self.max_piece_chars < 1000:
+            raise RecipeError("max_piece_chars", "an integer >= 1000", self.max_piece_chars)
         if not 0.0 <= self.validation_fraction < 1.0:
             raise RecipeError("validation_fraction", "a number in [0, 1)", self.validation_fraction)
 

@@ -13,8 +13,10 @@ Megatron-LM indexed dataset (``megatron/core/datasets/indexed_dataset.py``, ``MM
     is written as one sequence and one document (document indices ``0, 1, ..., n``): the
     sequences are already packed, and Megatron's own sampler may treat them as documents.
 
-Document index (provenance, one per shard): Parquet with ``id`` (store document id),
-``source``, ``copy`` (repeat index), ``offset`` (int64, first token in the shard's stream) and
+Document index (provenance, one per shard): Parquet with one row per piece copy in stream
+order: ``id`` (store document id), ``source``, ``piece`` (index of the piece within the
+document), ``pieces`` (how many pieces the document was cut into), ``copy`` (repeat index), ``char_start``/``char_end`` (int64, the piece's character
+range in the document's text), ``offset`` (int64, first token in the shard's stream) and
 ``length`` (int32, tokens including the end-of-document id).
 
 All writers return bytes and are deterministic (no timestamps), so equal inputs give equal
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -155,7 +157,11 @@ INDEX_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string()),
         pa.field("source", pa.string()),
+        pa.field("piece", pa.int32()),
+        pa.field("pieces", pa.int32()),
         pa.field("copy", pa.int32()),
+        pa.field("char_start", pa.int64()),
+        pa.field("char_end", pa.int64()),
         pa.field("offset", pa.int64()),
         pa.field("length", pa.int32()),
     ],
@@ -163,13 +169,19 @@ INDEX_SCHEMA = pa.schema(
 )
 
 
-def index_bytes(ids: Sequence[str], sources: Sequence[str], copies: Sequence[int], packed: Packed) -> bytes:
-    """A shard's document index: where each document copy sits in the shard's stream."""
+def index_bytes(copies: Sequence[Any], packed: Packed) -> bytes:
+    """A shard's document index: where each piece copy sits in the shard's stream. ``copies``
+    are records with ``id``, ``source``, ``piece``, ``pieces``, ``copy``, ``start`` and ``end``, in stream
+    order."""
     table = pa.Table.from_arrays(
         [
-            pa.array(list(ids), pa.string()),
-            pa.array(list(sources), pa.string()),
-            pa.array(np.asarray(copies, dtype=np.int32), pa.int32()),
+            pa.array([c.id for c in copies], pa.string()),
+            pa.array([c.source for c in copies], pa.string()),
+            pa.array([c.piece for c in copies], pa.int32()),
+            pa.array([c.pieces for c in copies], pa.int32()),
+            pa.array([c.copy for c in copies], pa.int32()),
+            pa.array([c.start for c in copies], pa.int64()),
+            pa.array([c.end for c in copies], pa.int64()),
             pa.array(packed.doc_offsets.astype(np.int64), pa.int64()),
             pa.array(packed.doc_lengths.astype(np.int32), pa.int32()),
         ],

@@ -92,6 +92,35 @@ def _segment_ids(doc_lengths: np.ndarray, n: int, rows: int, sequence_length: in
     return seg
 
 
+def text_pieces(text: str, max_chars: int) -> list[tuple[int, int]]:
+    r"""Character ranges cutting ``text`` into pieces of at most ``max_chars`` characters, each
+    cut placed after the last line break (else the last whitespace) in the second half of the
+    window, and hard only when there is neither. The pieces tile the text exactly.
+
+    >>> text_pieces("aaaa\nbbbb\ncc", 6)
+    [(0, 5), (5, 10), (10, 12)]
+    >>> text_pieces("short", 100)
+    [(0, 5)]
+    """
+    n = len(text)
+    if n <= max_chars:
+        return [(0, n)]
+    out = []
+    start = 0
+    while n - start > max_chars:
+        end = start + max_chars
+        lo = start + max_chars // 2
+        cut = text.rfind("\n", lo, end) + 1
+        if cut <= lo:
+            cut = max(text.rfind(" ", lo, end), text.rfind("\t", lo, end)) + 1
+        if cut <= lo:
+            cut = end
+        out.append((start, cut))
+        start = cut
+    out.append((start, n))
+    return out
+
+
 def split_documents(tokens: np.ndarray, eos_id: int) -> list[np.ndarray]:
     """Cut a stream back into documents at each end-of-document id (the id is dropped).
 

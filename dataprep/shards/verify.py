@@ -18,8 +18,6 @@ from collections import Counter
 from typing import Any, NamedTuple
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -133,9 +131,8 @@ def _lookup_texts(store_dir: str, wanted: dict[str, set[str]]) -> dict[str, str]
     out: dict[str, str] = {}
     for source, ids in wanted.items():
         for path in part_files(store_dir, [source]):
-            table = pq.read_table(path, columns=["id", "text"])
-            mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(ids), pa.string()))
-            hit = table.filter(mask).to_pydict()
+            # Parts are sorted by id, so row-group statistics skip most of the file.
+            hit = pq.read_table(path, columns=["id", "text"], filters=[("id", "in", sorted(ids))]).to_pydict()
             out.update(zip(hit["id"], hit["text"]))
     return out
 
@@ -156,7 +153,7 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
     checks.append(Check("vocabulary", same_vocab, f"fingerprint {vocab.fingerprint[:12]}, {vocab.size} ids"
                         + ("" if same_vocab else f"; manifest has {manifest['vocab_fingerprint'][:12]}")))
     problems: list[str] = []
-    candidates: list[tuple[int, str, str, np.ndarray]] = []
+    candidates: list[tuple[int, tuple[str, int], str, tuple[int, int, bool], np.ndarray]] = []
     split_totals: dict[str, Counter] = {}
     for shard in manifest["shards"]:
         found, stream, index = _check_shard(shards_dir, shard, manifest, vocab.size, vocab.eos_id)
@@ -166,13 +163,18 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
         if stream is None or found:
             continue
         ids = index.column("id").to_pylist()
+        pieces = index.column("piece").to_pylist()
+        counts = index.column("pieces").to_pylist()
         sources = index.column("source").to_pylist()
+        starts = index.column("char_start").to_pylist()
+        ends = index.column("char_end").to_pylist()
         offsets = index.column("offset").to_numpy()
         lengths = index.column("length").to_numpy()
-        keyed = sorted((xxhash.xxh64_intdigest(i.encode("utf-8")), n) for n, i in enumerate(ids))[:sample]
-        for h, n in keyed:
-            doc_tokens = stream.tokens[offsets[n] : offsets[n] + lengths[n] - 1]
-            candidates.append((h, ids[n], sources[n], doc_tokens))
+        keyed = sorted((xxhash.xxh64_intdigest(f"{i}\x00{p}".encode("utf-8")), n) for n, (i, p) in enumerate(zip(ids, pieces)))
+        for h, n in keyed[:sample]:
+            piece_tokens = stream.tokens[offsets[n] : offsets[n] + lengths[n] - 1]
+            last = pieces[n] == counts[n] - 1
+            candidates.append((h, (ids[n], pieces[n]), sources[n], (starts[n], ends[n], last), piece_tokens))
     checks.append(Check("shard files", not problems, "; ".join(problems[:5]) or "checksums, ids, lengths, formats and indexes agree"))
     totals_ok = all(
         split_totals.get(split, Counter()).get(k, 0) == manifest["splits"][split][k]
@@ -181,24 +183,29 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
     )
     checks.append(Check("split totals", totals_ok, "per-split shards, sequences and tokens match the manifest"))
     candidates.sort(key=lambda c: (c[0], c[1]))
-    chosen: dict[str, tuple[str, np.ndarray]] = {}
-    for _, doc_id, source, toks in candidates:
-        if doc_id not in chosen and len(chosen) < sample:
-            chosen[doc_id] = (source, toks)
+    chosen: dict[tuple[str, int], tuple[str, tuple[int, int, bool], np.ndarray]] = {}
+    for _, key, source, span, toks in candidates:
+        if key not in chosen and len(chosen) < sample:
+            chosen[key] = (source, span, toks)
     wanted: dict[str, set[str]] = {}
-    for doc_id, (source, _) in chosen.items():
+    for (doc_id, _), (source, _, _) in chosen.items():
         wanted.setdefault(source, set()).add(doc_id)
     try:
         texts = _lookup_texts(store_dir, wanted)
     except FormatError as e:
         checks.append(Check("documents decode exactly", False, str(e)))
         return checks
-    mismatches = [d for d, (_, toks) in chosen.items() if texts.get(d) != vocab.decode(toks)]
+    mismatches = []
+    for (doc_id, piece), (_, (a, b, last), toks) in chosen.items():
+        text = texts.get(doc_id)
+        # The last piece must also end where the text ends: nothing was lost after it.
+        if text is None or text[a:b] != vocab.decode(toks) or (last and b != len(text)) or (piece == 0 and a != 0):
+            mismatches.append(f"{doc_id} piece {piece}" + (" (not in the store)" if text is None else ""))
     checks.append(
         Check(
             "documents decode exactly",
             bool(chosen) and not mismatches,
-            f"{len(chosen) - len(mismatches)}/{len(chosen)} sampled documents equal the store's text"
+            f"{len(chosen) - len(mismatches)}/{len(chosen)} sampled documents (pieces) equal the store's text"
             + (f"; first mismatch: {mismatches[0]}" if mismatches else ""),
         )
     )

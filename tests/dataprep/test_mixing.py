@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from dataprep.errors import StageError
 from dataprep.mixing import (
+    SourceUnits,
+    piece_base,
     TWO64,
     base_hash,
     copy_counts,
@@ -35,10 +37,10 @@ from dataprep.mixing import (
 PALM = {"conversations": 0.50, "web": 0.27, "books": 0.13, "code": 0.05, "wiki": 0.04, "news": 0.01}
 
 
-def source_arrays(name: str, n: int, seed: int = 0, low: int = 20, high: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def source_arrays(name: str, n: int, seed: int = 0, low: int = 20, high: int = 400, vf: float = 0.0) -> SourceUnits:
     rng = np.random.default_rng(zlib.crc32(name.encode()) + seed)
     bases = np.array([base_hash(seed, f"{name}/f#{i}") for i in range(n)], dtype=np.uint64)
-    return bases, rng.integers(low, high, n).astype(np.int64)
+    return SourceUnits(bases, rng.integers(low, high, n).astype(np.int64), validation_mask(bases, vf))
 
 
 @given(st.integers(0, 2**64 - 1), st.integers(0, 2**40))
@@ -82,7 +84,7 @@ def test_fractional_threshold_lands_within_one_document_of_target() -> None:
 
 
 def test_plan_for_a_repeated_source_counts_full_and_fractional_epochs() -> None:
-    bases, tokens = source_arrays("news", 300)
+    bases, tokens, _ = source_arrays("news", 300)
     available = int(tokens.sum())
     total = int(available * 2.5 / 0.01)
     plan = plan_source("news", 0.01, 0.01, bases, tokens, total)
@@ -98,7 +100,7 @@ def test_plan_for_a_repeated_source_counts_full_and_fractional_epochs() -> None:
 
 
 def test_plan_for_a_downsampled_source_keeps_the_right_token_count() -> None:
-    bases, tokens = source_arrays("web", 2000)
+    bases, tokens, _ = source_arrays("web", 2000)
     plan = plan_source("web", 0.27, 0.27, bases, tokens, int(tokens.sum()))  # rate 0.27
     copies = copy_counts(plan, bases)
     assert plan.full_epochs == 0 and set(copies.tolist()) == {0, 1}
@@ -109,9 +111,9 @@ def test_plan_is_independent_of_input_order() -> None:
     arrays = {s: source_arrays(s, 200) for s in PALM}
     shuffled = {}
     rng = np.random.default_rng(1)
-    for s, (b, t) in arrays.items():
+    for s, (b, t, v) in arrays.items():
         perm = rng.permutation(len(b))
-        shuffled[s] = (b[perm], t[perm])
+        shuffled[s] = SourceUnits(b[perm], t[perm], v[perm])
     a = make_plan(PALM, arrays, 50_000, 0.03, 10_000)
     b = make_plan(PALM, shuffled, 50_000, 0.03, 10_000)
     assert a == b
@@ -130,9 +132,9 @@ def test_palm_mixture_realises_the_weights() -> None:
 
 
 def test_split_tokens_partitions_the_plan() -> None:
-    arrays = {s: source_arrays(s, 500) for s in ("a", "b")}
+    arrays = {s: source_arrays(s, 500, vf=0.1) for s in ("a", "b")}
     plan = make_plan({"a": 0.7, "b": 0.3}, arrays, 100_000, 0.1, 10_000)
-    planned = split_tokens(plan.sources, arrays, 0.1)
+    planned = split_tokens(plan.sources, arrays)
     assert planned == plan.planned
     total = sum(t for t, _ in planned.values())
     assert total == sum(p.planned_tokens for p in plan.sources.values())
@@ -146,6 +148,12 @@ def test_validation_is_a_stable_fraction_of_documents() -> None:
     assert 0.04 < mask.mean() < 0.06
     assert [is_validation(int(b), 0.05) for b in bases[:200]] == mask[:200].tolist()
     assert not validation_mask(bases, 0.0).any()
+
+
+def test_piece_zero_keeps_the_document_hash_and_others_differ() -> None:
+    b = base_hash(0, "books/kjv.txt#0")
+    assert piece_base(b, 0) == b
+    assert len({piece_base(b, p) for p in range(100)}) == 100
 
 
 def test_shards_and_shuffle_keys() -> None:

@@ -9,6 +9,7 @@ import shutil
 
 import apache_beam as beam
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -16,11 +17,12 @@ from click.testing import CliRunner
 
 from dataprep.cli import main
 from dataprep.errors import StageError
-from dataprep.mixing import base_hash, make_plan
+from dataprep.mixing import SourceUnits, base_hash, make_plan, validation_mask
 from dataprep.records import Document
 from dataprep.recipe import Recipe, SourceSpec
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import read_parquet_shard
+from dataprep.shards.packing import text_pieces
 from dataprep.shards.verify import verify_shards
 from pipelines.shards import (
     Copy,
@@ -36,7 +38,9 @@ from pipelines.shards import (
 from tests.dataprep.shards.helpers import make_docs, train_tiny_vocab, write_store
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
-CONFIG = ShardsConfig(total_tokens=40_000, sequence_length=128, shard_tokens=8_000, segment_ids=True, validation_fraction=0.1)
+CONFIG = ShardsConfig(
+    total_tokens=40_000, sequence_length=128, shard_tokens=8_000, segment_ids=True, validation_fraction=0.1, max_piece_chars=2000
+)
 
 
 def corpus() -> dict[str, list[Document]]:
@@ -84,12 +88,26 @@ def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> Non
 
     vocab = Vocab.load(vocab_dir)
     docs = make_docs("web", 5) + [Document("web/x#9", "web", "bad \U0010ffff text", {})]
-    expected = [(d.id, vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
+    expected = [(d.id, 0, vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
     with BeamTestPipeline() as p:
         out = p | beam.Create(docs) | TokenizeDocuments(vocab_dir, seed=3)
-        got = out["tokenized"] | beam.Map(lambda t: (t.id, t.tokens.tolist(), t.base))
+        got = out["tokenized"] | beam.Map(lambda t: (t.id, t.piece, t.tokens.tolist(), t.base))
         assert_that(got, equal_to(expected), label="tokens")
         assert_that(out["dropped"], equal_to([(("web", "unencodable"), 1)]), label="dropped")
+
+
+def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
+    from vocab.model import Vocab
+
+    vocab = Vocab.load(vocab_dir)
+    text = "\n".join(d.text for d in make_docs("books", 40))
+    doc = Document("books/long#0", "books", text, {})
+    with BeamTestPipeline() as p:
+        out = p | beam.Create([doc]) | TokenizeDocuments(vocab_dir, seed=3, max_piece_chars=1000)
+        got = out["tokenized"] | beam.Map(lambda t: (t.piece, t.start, t.end, vocab.decode(t.tokens[:-1]) == text[t.start : t.end]))
+        pieces = [(i, a, b, True) for i, (a, b) in enumerate(text_pieces(text, 1000))]
+        assert len(pieces) > 5
+        assert_that(got, equal_to(pieces))
 
 
 def _tokenized(n_web: int = 60, n_news: int = 6) -> list[Tokenized]:
@@ -99,7 +117,8 @@ def _tokenized(n_web: int = 60, n_news: int = 6) -> list[Tokenized]:
         for i in range(n):
             doc_id = f"{source}/f#{i}"
             tokens = np.append(rng.integers(4, 300, rng.integers(5, 60)), 2).astype(np.int32)
-            out.append(Tokenized(doc_id, source, base_hash(1, doc_id), tokens))
+            b = base_hash(1, doc_id)
+            out.append(Tokenized(doc_id, source, 0, 1, 0, 10, b, b, tokens))
     return out
 
 
@@ -110,7 +129,8 @@ def test_mix_sources_emits_the_planned_copies() -> None:
     arrays = {}
     for s in weights:
         sel = [d for d in docs if d.source == s]
-        arrays[s] = (np.array([d.base for d in sel], np.uint64), np.array([len(d.tokens) for d in sel], np.int64))
+        bases = np.array([d.base for d in sel], np.uint64)
+        arrays[s] = SourceUnits(bases, np.array([len(d.tokens) for d in sel], np.int64), validation_mask(bases, 0.2))
     plan = make_plan(weights, arrays, 3000, 0.2, 500)
     expected = []
     for d in docs:
@@ -127,16 +147,17 @@ def test_mix_sources_emits_the_planned_copies() -> None:
 
 def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards() -> None:
     cfg = ShardsConfig(total_tokens=100, sequence_length=4, shard_tokens=4, validation_fraction=0.0)
-    plan = make_plan({"web": 1.0}, {"web": (np.array([1, 2, 3], np.uint64), np.array([3, 2, 2], np.int64))}, None, 0.0, 4)
+    units = SourceUnits(np.array([1, 2, 3], np.uint64), np.array([3, 2, 2], np.int64), np.zeros(3, bool))
+    plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 4)
     assert plan.shards["train"] == 2
     copies = [
-        (("train", 0), Copy(9, "web/b", 0, "web", np.array([7, 8, 2], np.int32))),
-        (("train", 0), Copy(3, "web/a", 0, "web", np.array([5, 2], np.int32))),
+        (("train", 0), Copy(9, "web/b", 0, 1, 0, "web", 0, 5, np.array([7, 8, 2], np.int32))),
+        (("train", 0), Copy(3, "web/a", 0, 1, 0, "web", 0, 3, np.array([5, 2], np.int32))),
     ]
     with BeamTestPipeline() as p:
         plan_pc = p | "Plan" >> beam.Create([plan])
         shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0)
-        got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), s.ids))
+        got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), [c.id for c in s.copies]))
         assert_that(got, equal_to([("train", 0, 2, [5, 2, 7, 8, 2, 0, 0, 0], ["web/a", "web/b"]), ("train", 1, 2, [], [])]))
 
 
@@ -145,9 +166,11 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     from pipelines.shards import PackedShard
 
     cfg = ShardsConfig(total_tokens=100, sequence_length=4, shard_tokens=4, validation_fraction=0.0)
-    plan = make_plan({"web": 1.0}, {"web": (np.array([1, 2], np.uint64), np.array([3, 2], np.int64))}, None, 0.0, 8)
+    units = SourceUnits(np.array([1, 2], np.uint64), np.array([3, 2], np.int64), np.zeros(2, bool))
+    plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 8)
     docs = [np.array([7, 8, 2], np.int32), np.array([5, 2], np.int32)]
-    shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), ["web/a", "web/b"], ["web", "web"], [0, 0])
+    copies = [Copy(1, "web/a", 0, 1, 0, "web", 0, 9, None), Copy(2, "web/b", 0, 1, 0, "web", 0, 4, None)]
+    shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), copies)
     out = str(tmp_path / "s")
     with BeamTestPipeline() as p:
         inputs = {
@@ -179,6 +202,8 @@ def test_manifest_accounts_for_every_source(written) -> None:
         assert s["epochs"] == pytest.approx(tokens / s["available_tokens"])
         written_tokens += tokens
     assert m["sources"]["news"]["full_epochs"] >= 1  # news is small: it repeats
+    index = pq.read_table(os.path.join(out, "shards", m["shards"][0]["files"]["index"]["path"]))
+    assert max(index.column("pieces").to_pylist()) > 1  # long books were cut into pieces
     splits = m["splits"]
     assert splits["train"]["tokens"] + splits["validation"]["tokens"] == written_tokens + splits["train"]["padding_tokens"] + splits["validation"]["padding_tokens"]
     assert abs(written_tokens - 40_000) < 1_000

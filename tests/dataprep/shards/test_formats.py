@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -105,9 +106,11 @@ def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path) -> None:
 def test_document_index_locates_every_document(tmp_path) -> None:
     docs, packed = sample_packed()
     ids = [f"web/f#{i}" for i in range(len(docs))]
+    copies = [SimpleNamespace(id=i, source="web", piece=0, pieces=1, copy=0, start=0, end=10) for i in ids]
     path = tmp_path / "i.parquet"
-    path.write_bytes(index_bytes(ids, ["web"] * len(docs), [0] * len(docs), packed))
+    path.write_bytes(index_bytes(copies, packed))
     table = read_index(str(path))
     assert table.column("id").to_pylist() == ids
+    assert table.column_names == ["id", "source", "piece", "pieces", "copy", "char_start", "char_end", "offset", "length"]
     for off, ln, d in zip(table.column("offset").to_pylist(), table.column("length").to_pylist(), docs):
         assert packed.tokens[off : off + ln].tolist() == d.tolist()

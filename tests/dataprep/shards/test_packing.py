@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataprep.shards.packing import pack, split_documents
+from dataprep.shards.packing import pack, split_documents, text_pieces
 
 EOS, PAD = 1, 0
 
@@ -73,3 +73,19 @@ def test_pack_is_lossless_and_only_the_last_sequence_is_partial(docs, length, la
                 assert s[i] == 1
             else:
                 assert s[i] - s[i - 1] == int(starts[i])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \n\t한🙂"), max_size=400), st.integers(1, 60))
+def test_text_pieces_tile_the_text_within_the_limit(text: str, max_chars: int) -> None:
+    pieces = text_pieces(text, max_chars)
+    assert "".join(text[a:b] for a, b in pieces) == text
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(pieces, pieces[1:]))
+    assert all(0 < b - a <= max_chars for a, b in pieces) or text == ""
+
+
+def test_text_pieces_prefer_line_breaks() -> None:
+    text = ("word " * 30 + "\n") * 20
+    pieces = text_pieces(text, 400)
+    assert all(text[b - 1] == "\n" for _, b in pieces[:-1])
