@@ -381,8 +381,9 @@ def build_fingerprint(recipe: Recipe) -> str:
     return recipe.fingerprint("seed", "sources", "build", "dedup", "quality")
 
 
-def _write_manifest(_: Any, recipe: Recipe, out_dir: str, stats: list[dict], files: list[dict]) -> Iterator[dict]:
+def _write_manifest(_: Any, recipe: Recipe, out_dir: str, stats: list[dict], files: list[dict], dedup: list[dict]) -> Iterator[dict]:
     manifest = build_manifest_dict(recipe, merge_counters(stats), files)
+    manifest["dedup"] = sorted(dedup, key=lambda d: json.dumps(d, sort_keys=True, default=str))
     write_bytes_atomic(join(out_dir, BUILD_MANIFEST), dumps_json(manifest))
     yield manifest
 
@@ -399,10 +400,11 @@ def expand_build(p: beam.Pipeline, recipe: Recipe, out_dir: str, units: list[tup
     docs = clean["documents"]
     stats = [read["stats"], clean["stats"]]
     files = []
+    dedup_stats: list[beam.PCollection] = []
     dedup_outputs = _apply_dedup(recipe, docs, out_dir)
     if dedup_outputs is not None:
-        docs, dedup_stats, dedup_files = dedup_outputs
-        stats.extend(dedup_stats)
+        docs, dedup_counters, dedup_files, dedup_stats = dedup_outputs
+        stats.extend(dedup_counters)
         files.extend(dedup_files)
 
     files.append(docs | "WriteDocumentStore" >> WriteDocumentStore(out_dir, recipe.build.parquet_rows_per_part))
@@ -420,6 +422,7 @@ def expand_build(p: beam.Pipeline, recipe: Recipe, out_dir: str, units: list[tup
     )
     all_stats = stats | "FlattenStats" >> beam.Flatten()
     all_files = files | "FlattenFiles" >> beam.Flatten()
+    all_dedup = (dedup_stats or [p | "NoDedup" >> beam.Create([])]) | "FlattenDedupStats" >> beam.Flatten()
     return (
         p
         | "ManifestTrigger" >> beam.Create([None])
@@ -430,13 +433,59 @@ def expand_build(p: beam.Pipeline, recipe: Recipe, out_dir: str, units: list[tup
             out_dir,
             beam.pvalue.AsList(all_stats),
             beam.pvalue.AsList(all_files),
+            beam.pvalue.AsList(all_dedup),
         )
     )
 
 
 def _apply_dedup(recipe: Recipe, docs: beam.PCollection, out_dir: str) -> tuple | None:
-    """Exact then near dedup as the recipe's ``dedup`` section asks; None when both are off."""
-    return None
+    """Exact then near dedup as the recipe's ``dedup`` section asks; None when both are off.
+
+    Returns the kept documents, the stages' counters (for the per-source account), the written
+    clusters file entry and the dedup stages' own statistics (for the manifest's ``dedup``).
+    """
+    cfg = recipe.dedup
+    if not (cfg.exact or cfg.near):
+        return None
+    from dataprep.dedup.config import stage_settings
+    from pipelines.dedup import DropExactDuplicates, DropNearDuplicates
+
+    settings = stage_settings(cfg, recipe.sources)
+    counters, clusters, stage_stats = [], [], []
+    for stage, enabled, transform in (
+        ("exact_dedup", cfg.exact, DropExactDuplicates),
+        ("near_dedup", cfg.near, DropNearDuplicates),
+    ):
+        if not enabled:
+            continue
+        label = "".join(w.title() for w in stage.split("_"))
+        result = docs | label >> transform(settings)
+        counters.append(_count_per_source(docs, f"{label}In", stage, lambda d: "in"))
+        counters.append(_count_per_source(result.kept, f"{label}Out", stage, lambda d: "out"))
+        counters.append(_count_per_source(result.dropped, f"{label}Dropped", stage, lambda d: f"dropped:{d.reason}"))
+        clusters.append(result.clusters)
+        stage_stats.append(result.stats)
+        docs = result.kept
+    cluster_file = (
+        clusters
+        | "FlattenClusters" >> beam.Flatten()
+        | "GatherClusters" >> beam.combiners.ToList()
+        | "WriteClusters" >> beam.FlatMap(_write_clusters, out_dir)
+    )
+    return docs, counters, [cluster_file], stage_stats
+
+
+def _write_clusters(rows: list[dict], out_dir: str) -> Iterator[dict]:
+    """``OUT/dedup/clusters.parquet``: every document of a non-trivial cluster (the input's own
+    ids, its cluster id = the kept document's id, kept flag, similarity to the kept one)."""
+    from dataprep.dedup.clusters import clusters_table
+
+    buf = io.BytesIO()
+    pq.write_table(clusters_table(rows), buf, compression="zstd", row_group_size=65536)
+    data = buf.getvalue()
+    rel = "dedup/clusters.parquet"
+    write_bytes_atomic(join(out_dir, rel), data)
+    yield {"path": rel, "source": None, "rows": len(rows), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def build_documents(

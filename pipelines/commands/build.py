@@ -25,9 +25,21 @@ def check_beam_args(beam_args: tuple[str, ...]) -> list[str]:
     return args
 
 
+class _QuietBeamImport(logging.Filter):
+    """Beam warns at import that optional GCP client libraries are missing; that is expected
+    for local runs and says nothing about the user's job."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "apitools not found" not in record.getMessage()
+
+
 def setup_logging(verbose: bool) -> None:
-    """Progress lines from dataprep on stderr; Beam's own chatter only with --verbose."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    """Progress lines from dataprep on stderr; Beam's own chatter only with --verbose.
+    Call before importing Beam."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_QuietBeamImport())
     for name in ("pipelines", "dataprep", "vocab"):
         logging.getLogger(name).setLevel(logging.INFO)
     if not verbose:
@@ -60,11 +72,11 @@ def build(recipe: str, out_dir: str | None, dry_run: bool, workers: int, verbose
     OUT/build-manifest.json. Beam options go after `--`, e.g.
     `dataprep build r.yaml --out gs://b/run -- --runner=DataflowRunner --project=P --region=R`.
     """
+    args = check_beam_args(beam_args)
+    setup_logging(verbose)
     from dataprep.recipe import dump_yaml, load_recipe, match_sources
     from pipelines.fs import BeamFileSystem
 
-    args = check_beam_args(beam_args)
-    setup_logging(verbose)
     fs = BeamFileSystem()
     r = load_recipe(recipe, fs=fs, check_paths=False)
     inputs = match_sources(r, fs)

@@ -81,12 +81,18 @@ def test_build_books_end_to_end(tmp_path):
     manifest = build_documents(recipe, str(out))
     s = manifest["sources"]["books"]
     assert s["files"] == 10 and s["read"] == 10
-    assert s["kept"] == 8
-    assert s["dropped"] == {"empty": 1, "too_short": 1}
+    assert s["kept"] == 7
+    assert s["dropped"] == {"empty": 1, "too_short": 1, "exact_duplicate": 1}
+    assert [st["stage"] for st in s["stages"]] == ["read", "normalize", "filter", "exact_dedup", "near_dedup"]
     assert s["balanced"] and manifest["balanced"]
     docs = list(iter_documents(str(out)))
-    assert len(docs) == 8 and all("\r" not in d.text for d in docs)
-    assert len({d.id for d in docs}) == 8
+    assert len(docs) == 7 and all("\r" not in d.text for d in docs)
+    assert len({d.id for d in docs}) == 7
+    # dup.txt and book1.txt are one exact cluster; the clusters file uses the input's ids.
+    clusters = pq.read_table(out / "dedup" / "clusters.parquet").to_pylist()
+    assert {r["id"].rsplit("/", 1)[-1] for r in clusters} == {"dup.txt#0", "book1.txt#0"}
+    assert sum(r["kept"] for r in clusters) == 1
+    assert [d["stage"] for d in manifest["dedup"]] == ["exact", "near"] or len(manifest["dedup"]) == 2
     # Every output file is listed with its checksum; the samples show what was dropped.
     listed = {f["path"] for f in manifest["files"]}
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != "build-manifest.json"}
