@@ -92,14 +92,22 @@ _COPYLEFT_IDS = {
 _RANK = {"permissive": 0, "unknown": 1, "copyleft": 2}
 
 
-def class_of_spdx(spdx_id: str) -> str:
-    """Class of one SPDX license id (``-only``/``-or-later``/``+`` suffixes ignored).
+# Common non-SPDX spellings of license ids (package metadata, bare LICENSE files).
+_ALIASES = re.compile(r"^(?P<f>a|l)?gpl[-_ ]?v?(?P<v>\d(?:\.\d)?)?$|^apache[-_ ]?v?2(?:\.0)?$|^bsd$|^mpl[-_ ]?v?2(?:\.0)?$")
 
-    >>> class_of_spdx("GPL-2.0-or-later"), class_of_spdx("MIT"), class_of_spdx("Proprietary")
-    ('copyleft', 'permissive', 'unknown')
+
+def class_of_spdx(spdx_id: str) -> str:
+    """Class of one SPDX license id (``-only``/``-or-later``/``+`` suffixes ignored; common
+    spellings such as ``GPLv3``, ``Apache2``, ``BSD`` accepted).
+
+    >>> class_of_spdx("GPL-2.0-or-later"), class_of_spdx("MIT"), class_of_spdx("GPLv3"), class_of_spdx("Proprietary")
+    ('copyleft', 'permissive', 'copyleft', 'unknown')
     """
     key = spdx_id.strip().lower().rstrip("+")
     key = re.sub(r"-(?:only|or-later)$", "", key)
+    alias = _ALIASES.match(key)
+    if alias:
+        return "permissive" if key.startswith(("apache", "bsd")) else "copyleft"
     if key in _PERMISSIVE_IDS:
         return "permissive"
     if key in _COPYLEFT_IDS:
@@ -256,6 +264,8 @@ WEAK_RULES: tuple[_Rule, ...] = tuple(
         (r"(?:gnu )?general public license|gpl(?:[- ]?v?(?P<v>\d))?", "GPL", "copyleft"),
         (r"mozilla public license|mpl(?:[- ]?v?(?P<v>\d\.\d))?", "MPL", "copyleft"),
         (r"eclipse public license|epl", "EPL", "copyleft"),
+        (r"european union public license|eupl", "EUPL-1.2", "copyleft"),
+        (r"common development and distribution license|cddl", "CDDL-1.0", "copyleft"),
         (r"mit(?: license)?\b", "MIT", "permissive"),
         (r"apache(?: license)?(?:,? (?:version |v\.? ?)?2(?:\.0)?)?\b", "Apache-2.0", "permissive"),
         (r"(?:new |simplified |modified |\d-clause )?bsd\b", "BSD", "permissive"),
@@ -267,6 +277,9 @@ WEAK_RULES: tuple[_Rule, ...] = tuple(
         (r"cc0\b", "CC0-1.0", "permissive"),
     )
 ) + (
+    # A file that opens with a license's name (a template whose text was trimmed).
+    _r(r"^(?:the )?mit license\b", "MIT", "permissive"),
+    _r(r"^bsd (?P<v>[234])-clause license", "BSD-{v}-Clause", "permissive"),
     _r(r"(?:is|are|been|placed|released|dedicated) (?:hereby )?(?:placed |released |dedicated )?(?:in|into|to) the public domain", "LicenseRef-public-domain", "permissive"),
 )
 
@@ -287,7 +300,9 @@ def _refine(rule: _Rule, match: re.Match[str], text: str) -> str:
             version = nearby.group(1) if nearby else None
         if version:
             spdx += "-{v}"
-    if "{v}" in spdx:
+    if spdx.startswith("BSD-{v}"):
+        spdx = spdx.format(v=version)
+    elif "{v}" in spdx:
         spdx = spdx.format(v=version if "." in (version or "") else f"{version}.0")
     if spdx == "BSD":
         if "all advertising materials mentioning" in after:
