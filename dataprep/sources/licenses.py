@@ -10,12 +10,14 @@ How it decides (pure functions, no I/O):
 1. The text is normalised: lower case, British "licence" folded to "license", comment leaders,
    Markdown emphasis, quotes and rulers removed, whitespace collapsed, so that a license quoted
    in a ``#``-comment or a Markdown heading reads the same as the plain text.
-2. **Strong evidence** is the license's own text: its title with a version ("GNU General Public
-   License, Version 2", "Apache License, Version 2.0"), its operative grant ("Permission is
-   hereby granted, free of charge, to any person obtaining a copy" is MIT), the standard notice
-   ("under the terms of the GNU General Public License as published by..."), or an
-   ``SPDX-License-Identifier``. The **earliest** strong match in a file names the file's license:
-   a LICENSE that starts with MIT and appends third-party notices is MIT.
+2. An ``SPDX-License-Identifier:`` line is the author's machine-readable declaration: the first
+   one names the file's license.
+   Otherwise **strong evidence** is the license's own text: its title with a version ("GNU
+   General Public License, Version 2", "Apache License, Version 2.0"), its operative grant
+   ("Permission is hereby granted, free of charge, to any person obtaining a copy" is MIT), or
+   the standard notice ("under the terms of the GNU General Public License as published by...").
+   The **earliest** strong match in a file names the file's license: a LICENSE that starts with
+   MIT and appends third-party notices is MIT.
 3. Only when a file has no strong evidence, **weak evidence** counts: a sentence such as
    "released under the MIT license" or a bare SPDX expression as the whole file.
 4. A mere mention is not evidence: "GPL-compatible" (CPython's LICENSE table) or "software
@@ -283,7 +285,7 @@ WEAK_RULES: tuple[_Rule, ...] = tuple(
     _r(r"(?:is|are|been|placed|released|dedicated) (?:hereby )?(?:placed |released |dedicated )?(?:in|into|to) the public domain", "LicenseRef-public-domain", "permissive"),
 )
 
-_SPDX_HEADER = re.compile(r"spdx-license-identifier: ?([a-z0-9.+\-() ]+?)(?: \*/| -->|$| [a-z]+:)")
+_SPDX_HEADER = re.compile(r"SPDX-License-Identifier:[ \t]*([A-Za-z0-9.+\-() \t]+?)[ \t]*(?:\*/|-->|$)", re.IGNORECASE | re.MULTILINE)
 _BARE_SPDX = re.compile(r"^\(?[A-Za-z0-9.+\-]+(?:\)? (?:OR|AND|WITH|or|and|with) \(?[A-Za-z0-9.+\-]+\)?)*\)?$")
 _GPL_OR_LATER = re.compile(r"\(?at your option\)? any later version")
 _CLASSPATH = re.compile(r"classpath\W{0,3} exception|classpath exception")
@@ -345,15 +347,13 @@ def classify_license_text(text: str) -> LicenseInfo:
         info = classify_spdx_expression(stripped)
         if info.license_class != "unknown":
             return info
-    norm = normalize_license_text(text)
-    header = _SPDX_HEADER.search(norm)
-    strong = _earliest(STRONG_RULES, norm)
-    if header and (strong is None or header.start() <= strong[0]):
+    header = _SPDX_HEADER.search(text)
+    if header:
+        # A machine-readable declaration by the author: the first one names the license.
         expr = header.group(1).strip()
-        info = classify_spdx_expression(expr)
-        # Keep the author's spelling of the id from the original text when we can find it.
-        original = re.search(re.escape(expr), text, re.IGNORECASE)
-        return LicenseInfo(original.group(0) if original else expr, info.license_class)
+        return LicenseInfo(expr, classify_spdx_expression(expr).license_class)
+    norm = normalize_license_text(text)
+    strong = _earliest(STRONG_RULES, norm)
     found = strong or _earliest(WEAK_RULES, norm)
     if found is None:
         return UNKNOWN

@@ -564,6 +564,8 @@ MIT_WITH_THIRD_PARTY = MIT + "\n\nThird-party code in vendor/ is covered by the 
         ("MIT\n", ("MIT", "permissive")),
         ("MIT OR GPL-2.0-only\n", ("MIT OR GPL-2.0-only", "permissive")),
         ("// SPDX-License-Identifier: LGPL-2.1-or-later\n", ("LGPL-2.1-or-later", "copyleft")),
+        ("/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */\nCopyright (c) 2020, Someone.\n" + MIT, ("(GPL-2.0 OR MIT)", "permissive")),
+        ("SPDX-License-Identifier: Apache-2.0\n\n" + GPL_NOTICE, ("Apache-2.0", "permissive")),
         ("GPLv3\n", ("GPLv3", "copyleft")),
         ("BSD 3-Clause License\n\nCopyright (c) 2020 Someone\nAll rights reserved.\n", ("BSD-3-Clause", "permissive")),
         ("Licensed under the Apache License 2.0\n", ("Apache-2.0", "permissive")),
