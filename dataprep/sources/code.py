@@ -120,6 +120,8 @@ _VENDORED = re.compile(
     r"|extern(?:al)?|Godeps/_workspace|Pods|Carthage|site-packages|\.venv)/"
 )
 _VCS = re.compile(r"(?:^|/)(?:\.git|\.hg|\.svn|\.bzr)/")
+# Archivers' metadata: macOS's zip writes AppleDouble twins of every file under __MACOSX/.
+_OS_METADATA = re.compile(r"(?:^|/)__MACOSX/")
 # Minified by name (github-linguist vendor.yml: ``(\.|-)min\.(js|css)$``).
 _MINIFIED_NAME = re.compile(r"[.-]min\.(?:js|mjs|cjs|css)$", re.IGNORECASE)
 # Lockfiles and generated sources recognisable by name (github-linguist ``generated.rb``:
@@ -302,7 +304,8 @@ def check_path(path: str, license_class: str, options: Options) -> tuple[str | N
     """Checks that need only the path (so dropped files are never read).
 
     Returns ``(language, None)`` to read the file, ``(None, reason)`` to drop it. Reasons:
-    ``license_<class>``, ``vcs``, ``vendored``, ``generated`` (lockfiles and generated names),
+    ``license_<class>``, ``vcs``, ``os_metadata`` (``__MACOSX/``), ``vendored``, ``generated``
+    (lockfiles and generated names),
     ``not_code``, ``language_excluded``, ``minified`` (``*.min.js``).
 
     >>> check_path("src/app.py", "permissive", Options())
@@ -314,6 +317,8 @@ def check_path(path: str, license_class: str, options: Options) -> tuple[str | N
         return None, f"license_{license_class}"
     if _VCS.search(path):
         return None, "vcs"
+    if _OS_METADATA.search(path):
+        return None, "os_metadata"
     if options.skip_vendored and is_vendored(path):
         return None, "vendored"
     if options.skip_generated and _GENERATED_NAME.search(path):
@@ -540,8 +545,8 @@ class _Layout:
         if is_unsafe_member(m.name):
             return
         name = _clean_member_name(m.name)
-        if not name:
-            return
+        if not name or _OS_METADATA.match(name + "/"):
+            return  # __MACOSX/ beside the top folder must not hide it
         parts = name.split("/")
         if len(parts) == 1 and m.kind != "dir":
             self.single_top = False

@@ -229,6 +229,41 @@ def test_repository_root_that_links_outside_is_rejected(tmp_path):
     assert isinstance(rej, Rejected) and rej.reason == "symlink_outside_tree"
 
 
+class RecordingFS:
+    """A filesystem with only the protocol's core methods (like an object store: no symlink
+    probes), recording which files are opened."""
+
+    def __init__(self) -> None:
+        self.local = LocalFileSystem()
+        self.opened: list[str] = []
+
+    def match(self, pattern):
+        return self.local.match(pattern)
+
+    def is_dir(self, path):
+        return self.local.is_dir(path)
+
+    def walk(self, root):
+        return self.local.walk(root)
+
+    def open(self, path):
+        self.opened.append(os.path.basename(path))
+        return self.local.open(path)
+
+
+def test_dropped_files_are_never_opened(tmp_path):
+    gpl = make_repo(tmp_path, "gpl", {"COPYING": GPL3, "a.c": "int a;\n", "b.c": "int b;\n"})
+    fs = RecordingFS()
+    results = list(read(fs, str(gpl), ReadContext("code", str(tmp_path), Options())))
+    assert reasons(results) == Counter({"license_copyleft": 2, "license_file": 1})
+    assert fs.opened == ["COPYING"]
+    mit = make_repo(tmp_path, "mit", {"LICENSE": MIT, "a.py": PY, "README.md": "x\n", "big.py": "x = 1\n" * 100})
+    fs = RecordingFS()
+    results = list(read(fs, str(mit), ReadContext("code", str(tmp_path), Options(max_file_bytes=100))))
+    assert reasons(results) == Counter({"license_file": 1, "not_code": 1, "oversize": 1})
+    assert sorted(fs.opened) == ["LICENSE", "a.py"]
+
+
 def test_text_is_kept_byte_exact(tmp_path):
     text = "\ufeff# bom\r\nx = 1   \r\n\tif x:\r\n\t\tpass\r\n\n\n"
     repo = make_repo(tmp_path, "r", {"crlf.py": text.encode("utf-8")})
@@ -305,6 +340,14 @@ def test_archive_and_folder_of_one_repo_give_the_same_ids(tmp_path):
     from_folder = [r for r in run(folder, tmp_path / "folders") if isinstance(r, Document)]
     from_archive = [r for r in run(tgz, tmp_path / "archives") if isinstance(r, Document)]
     assert sorted((d.id, d.text) for d in from_folder) == sorted((d.id, d.text) for d in from_archive)
+
+
+def test_macos_zip_metadata_does_not_hide_the_top_folder(tmp_path):
+    path = write_zip(tmp_path / "mac.zip", {"repo/LICENSE": MIT.encode(), "repo/a.py": PY.encode(), "__MACOSX/repo/._a.py": b"\x00\x05\x16\x07", "__MACOSX/repo/._LICENSE": b"\x00\x05"})
+    results = run(path, tmp_path)
+    (doc,) = by_type(results)[0]
+    assert (doc.meta["path"], doc.meta["license"]) == ("a.py", "MIT")
+    assert reasons(results) == Counter({"license_file": 1, "os_metadata": 2})
 
 
 def test_archive_without_top_folder_and_copyleft(tmp_path):
@@ -579,6 +622,13 @@ MIT_WITH_THIRD_PARTY = MIT + "\n\nThird-party code in vendor/ is covered by the 
 )
 def test_license_classifier(text, expected):
     assert tuple(classify_license_text(text)) == expected
+
+
+@pytest.mark.parametrize("text, spdx", [(MIT, "MIT"), (APACHE, "Apache-2.0"), (BSD3, "BSD-3-Clause"), (GPL3, "GPL-3.0"), (OPENJDK_LIKE, "GPL-2.0 WITH Classpath-exception-2.0")])
+@pytest.mark.parametrize("wrap", ["# {}", "// {}", " * {}", "> {}", "{}  "])
+def test_license_classifier_ignores_comment_and_quote_markup(text, spdx, wrap):
+    wrapped = "\n".join(wrap.format(line) for line in text.splitlines())
+    assert classify_license_text(wrapped).spdx == spdx
 
 
 def test_license_helpers():
