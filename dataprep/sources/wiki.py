@@ -24,8 +24,6 @@ from typing import Any, BinaryIO, Iterator, Literal
 
 import mwparserfromhell
 from mwparserfromhell.nodes import (
-    Argument,
-    Comment,
     ExternalLink,
     Heading,
     HTMLEntity,
@@ -156,7 +154,7 @@ def _template_text(tpl: Template, ctx: "_Render") -> str | None:
 class _Render:
     """Walks a parsed page once, appending output pieces. One instance per page."""
 
-    __slots__ = ("tables", "drop_prefixes", "out")
+    __slots__ = ("tables", "drop_prefixes")
 
     def __init__(self, tables: str, drop_prefixes: frozenset[str]) -> None:
         self.tables = tables
@@ -226,8 +224,8 @@ class _Render:
             # "*" and "#" items become "- " bullets; nested items ("**") are indented 2 spaces.
             if list_depth == 0 and out and not out[-1].endswith("\n"):
                 out.append("\n")
-            if list_depth:
-                out.pop()
+            if list_depth and out and out[-1].endswith("- "):
+                out.pop()  # "**": replace the outer item's bullet by a deeper one
             out.append(_INDENT * (2 * list_depth) + "- ")
             return list_depth + 1
         if tag in ("dd", "dt"):
@@ -296,6 +294,9 @@ class _Render:
 _REF_OR_COMMENT = re.compile(r"<ref[^>]*?/>|<ref(?:\s[^>]*)?>.*?</ref\s*>|<!--.*?(?:-->|$)", re.S | re.I)
 _BRACES = re.compile(r"\{\{|\}\}")
 _TABLE_EDGE = re.compile(r"^[ \t:]*(\{\||\|\})", re.M)
+_LITERAL_BLOCK = re.compile(r"<(?:syntaxhighlight|source|pre|code|nowiki|math|poem|tt|kbd|samp)\b", re.I)
+_LEFTOVER_QUOTES = re.compile(r"'{2,}")
+_QUOTES_BEFORE_S = re.compile(r"(?<=\w)'''(?=s\b)")
 _TEMPLATE_NAME = re.compile(r"\{\{\s*([^|{}<\n]*)")
 
 
@@ -335,7 +336,9 @@ def _strip_balanced(text: str, tokens: re.Pattern, opener: str, keep=None) -> st
 
 def prestrip(wikitext: str, drop_tables: bool = True) -> str:
     """Remove what never reaches the output before parsing: references, comments, templates
-    (except the text-wrapping ones `_template_text` renders) and, when dropping them, tables.
+    (except the text-wrapping ones `_template_text` renders), bold/italic quotes (unless the
+    page has code or nowiki blocks, where quotes may be literal) and, when dropping them,
+    tables.
 
     A regex and a brace counter do this at about 100 MB/s; mwparserfromhell's parse time is
     proportional to its input, and these parts are about 40% of an article's wikitext
@@ -350,6 +353,10 @@ def prestrip(wikitext: str, drop_tables: bool = True) -> str:
     text = _strip_balanced(text, _BRACES, "{{", keep_template)
     if drop_tables:
         text = _strip_balanced(text, _TABLE_EDGE, "{|")
+    if not _LITERAL_BLOCK.search(text):
+        # Bold/italic quote runs are a third of the parser's tag nodes; removing them first cut
+        # parse CPU time by 24% on the shared excerpt. Not where quotes may be literal (code).
+        text = _LEFTOVER_QUOTES.sub("", _QUOTES_BEFORE_S.sub("'", text))
     return text
 
 
@@ -398,8 +405,6 @@ def _remove_sections(code: Wikicode, names: set[str]) -> None:
 
 _LEFTOVER_LINK = re.compile(r"\[\[(?:[^\[\]]|\[\[[^\[\]]*\]\])*\]\]", re.S)
 _PLAIN_LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
-_LEFTOVER_QUOTES = re.compile(r"'{2,}")
-_QUOTES_BEFORE_S = re.compile(r"(?<=\w)'''(?=s\b)")
 
 
 def _fallback(text: str, drop_prefixes: frozenset[str]) -> str:

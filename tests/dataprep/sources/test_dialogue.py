@@ -13,7 +13,7 @@ import pytest
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
 from dataprep.fs import LocalFileSystem
-from dataprep.records import Document, Dropped, Rejected
+from dataprep.records import Document, Rejected
 from dataprep.sources import ReadContext
 from dataprep.sources.dialogue import Options, read, render, turns_of
 
