@@ -90,8 +90,6 @@ class VocabConfig:
             100: T5's and UL2's ``extra_ids=100``.
         reserved_symbols: further control symbols, never produced from text. Default the UL2
             mode tokens ``[NLU]``, ``[NLG]``, ``[S2S]`` (Tay et al. 2022, §3.1.2).
-        user_defined_symbols: pieces always matched in text (unlike reserved symbols). Default
-            none.
         holdout: fraction of documents (by hash of seed and id) never used for training, kept for
             ``dataprep vocab verify`` and ``eval``. Default 0.02.
         normalization_rule_name, remove_extra_whitespaces, add_dummy_prefix, byte_fallback,
@@ -112,7 +110,6 @@ class VocabConfig:
     bos_id: int = 3
     sentinels: int = 100
     reserved_symbols: tuple[str, ...] = ("[NLU]", "[NLG]", "[S2S]")
-    user_defined_symbols: tuple[str, ...] = ()
     holdout: float = 0.02
     normalization_rule_name: str = "identity"
     remove_extra_whitespaces: bool = False
@@ -151,16 +148,13 @@ class VocabConfig:
         symbols = self.symbols()
         if len(set(symbols)) != len(symbols):
             dup = sorted({s for s in symbols if symbols.count(s) > 1})
-            raise RecipeError("reserved_symbols/user_defined_symbols", "distinct symbols", dup)
+            raise RecipeError("reserved_symbols", "distinct symbols", dup)
         for s in symbols:
             if not s or s in ("<unk>", "<s>", "</s>", "<pad>"):
                 raise RecipeError("reserved_symbols", "non-empty symbols other than <unk>, <s>, </s>, <pad>", s)
         for s in symbols:
             if "," in s or '"' in s:
                 raise RecipeError("reserved_symbols", "symbols without ',' or '\"' (SentencePiece reads them as CSV)", s)
-        for s in self.user_defined_symbols:
-            if "\u2581" in s:
-                raise RecipeError("user_defined_symbols", "symbols without U+2581 (write a space instead)", s)
         minimum = len(used) + len(symbols) + 256 + 1
         if self.size < minimum:
             raise RecipeError(
@@ -174,5 +168,5 @@ class VocabConfig:
         return tuple(SENTINEL_FORMAT.format(i) for i in range(self.sentinels)) + self.reserved_symbols
 
     def symbols(self) -> list[str]:
-        """Every reserved and user-defined symbol."""
-        return list(self.control_symbols()) + list(self.user_defined_symbols)
+        """Every reserved symbol (sentinels included)."""
+        return list(self.control_symbols())

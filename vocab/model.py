@@ -25,7 +25,10 @@ document as dropped instead of failing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
+import struct
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -96,6 +99,48 @@ def unescape_space_symbol(text: str) -> str:
     return text.replace(SPACE_ESCAPE, SPACE_SYMBOL) if SPACE_ESCAPE in text else text
 
 
+# Long texts are encoded as segments of SEGMENT_MIN..SEGMENT_MAX characters, cut where a run of
+# spaces starts (no piece can span such a point: SentencePiece allows U+2581 inside a piece only
+# as its first character or in an all-space piece) or, in a text with no space for SEGMENT_MAX
+# characters, at SEGMENT_MAX. Why: SentencePiece's unigram Viterbi adds scores in float32, so on a
+# 250k-token book the running sum swamps the score differences and equal-score ties (``\n\n``
+# then ``\n`` against ``\n`` then ``\n\n``) fall by rounding noise, differently from Hugging
+# Face's float64 Viterbi. With segments bounded and piece scores on a binary grid (see
+# `quantize_scores`), every sum is exact in both, ties break the same way (earliest start), and
+# the exported tokenizer gives identical ids. The Hugging Face export cuts with the same rule
+# (`SEGMENT_PATTERN`).
+SEGMENT_MIN = 1024
+SEGMENT_MAX = 4096
+_RUN_START = re.compile(r"(?<! ) ")
+SEGMENT_PATTERN = r"[\s\S]{%d,%d}?(?=(?<!▁)▁|\z)|[\s\S]{1,%d}" % (SEGMENT_MIN, SEGMENT_MAX, SEGMENT_MAX)
+
+
+def segment_text(text: str, lo: int = SEGMENT_MIN, hi: int = SEGMENT_MAX) -> list[str]:
+    """Cut ``text`` into the segments SentencePiece encodes separately (same rule as
+    `SEGMENT_PATTERN` on the normalised text): each is the shortest prefix of at least ``lo``
+    characters that ends where a run of spaces starts or at the end, else ``hi`` characters.
+
+    >>> segment_text("aaa bbb  ccc", 2, 5)
+    ['aaa', ' bbb', '  ccc']
+    """
+    n = len(text)
+    if n <= lo:
+        return [text] if text else []
+    out = []
+    i = 0
+    while i < n:
+        m = _RUN_START.search(text, i + lo, min(i + hi + 1, n)) if i + lo < n else None
+        if m is not None:
+            end = m.start()
+        elif lo <= n - i <= hi:
+            end = n
+        else:
+            end = min(i + hi, n)
+        out.append(text[i:end])
+        i = end
+    return out
+
+
 def _varint(buf: bytes, i: int) -> tuple[int, int]:
     shift = result = 0
     while True:
@@ -141,6 +186,97 @@ def proto_fields(buf: bytes) -> dict[int, list[Any]]:
             raise ValueError("truncated fixed-width field")
         out.setdefault(field, []).append(value)
     return out
+
+
+def _put_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _raw_fields(buf: bytes) -> list[tuple[int, int, bytes, Any]]:
+    """``(field, wire, raw bytes of the whole field, decoded value)`` in file order."""
+    out = []
+    i = 0
+    while i < len(buf):
+        start = i
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i : i + n], i + n
+        elif wire == 5:
+            value, i = buf[i : i + 4], i + 4
+        elif wire == 1:
+            value, i = buf[i : i + 8], i + 8
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+        if i > len(buf):
+            raise ValueError("truncated field")
+        out.append((field, wire, buf[start:i], value))
+    return out
+
+
+_PIECE_SCORE, _PIECE_TYPE, _NORMAL = 2, 3, 1
+FLOAT32_EXACT = 1 << 24  # integers (and grid multiples) below this are exact in float32
+
+
+def score_grid(max_abs_score: float, max_tokens: int = SEGMENT_MAX) -> float:
+    """The finest power-of-two grid on which every Viterbi sum over a segment stays exact in
+    float32: ``max_tokens`` pieces of at most ``max_abs_score`` plus SentencePiece's unknown
+    penalty of 10.
+
+    >>> score_grid(20.0)
+    0.0625
+    """
+    bound = max_tokens * (max_abs_score + 11.0)
+    k = 0
+    while bound * 2.0 ** (k + 1) < FLOAT32_EXACT and k < 20:
+        k += 1
+    while k > 0 and bound * 2.0**k >= FLOAT32_EXACT:
+        k -= 1
+    return 2.0**-k
+
+
+def quantize_scores(proto: bytes) -> tuple[bytes, float]:
+    """Round the scores of normal pieces to the `score_grid` that keeps Viterbi sums exact in
+    float32 (see `SEGMENT_MAX`); everything else in the model is copied byte for byte.
+
+    Returns the new model bytes and the grid. Rounding moves a score by at most half a grid step
+    (1/128 nat at the usual grid 1/64), far below what changes a segmentation's quality.
+    """
+    fields = _raw_fields(proto)
+    scores = []
+    for field, _, _, value in fields:
+        if field == _MODEL_PIECES:
+            piece = proto_fields(value)
+            if piece.get(_PIECE_TYPE, [_NORMAL])[-1] == _NORMAL and _PIECE_SCORE in piece:
+                scores.append(abs(struct.unpack("<f", piece[_PIECE_SCORE][-1])[0]))
+    grid = score_grid(max(scores, default=0.0))
+    out = bytearray()
+    for field, _, raw, value in fields:
+        if field != _MODEL_PIECES:
+            out += raw
+            continue
+        sub = _raw_fields(value)
+        is_normal = all(not (f == _PIECE_TYPE and v != _NORMAL) for f, _, _, v in sub)
+        body = bytearray()
+        for f, _, sraw, v in sub:
+            if f == _PIECE_SCORE and is_normal:
+                score = struct.unpack("<f", v)[0]
+                body += bytes([(_PIECE_SCORE << 3) | 5]) + struct.pack("<f", round(score / grid) * grid)
+            else:
+                body += sraw
+        out += bytes([(_MODEL_PIECES << 3) | 2]) + _put_varint(len(body)) + bytes(body)
+    return bytes(out), grid
 
 
 def model_summary(proto: bytes) -> dict[str, Any]:
@@ -342,8 +478,21 @@ class Vocab:
         prepared = self._prepare(texts)
         if not prepared:
             return []
+        threads = max(1, int(num_threads))
         try:
-            return self._sp.encode(prepared, out_type=int, num_threads=max(1, int(num_threads)))
+            if all(len(t) <= SEGMENT_MIN for t in prepared):
+                return self._sp.encode(prepared, out_type=int, num_threads=threads)
+            segments = [segment_text(t) for t in prepared]
+            flat = self._sp.encode([s for seg in segments for s in seg], out_type=int, num_threads=threads)
+            out = []
+            k = 0
+            for seg in segments:
+                if len(seg) == 1:
+                    out.append(flat[k])
+                else:
+                    out.append(list(itertools.chain.from_iterable(flat[k : k + len(seg)])))
+                k += len(seg)
+            return out
         except (RuntimeError, UnicodeEncodeError, TypeError):
             # pybind11 cannot turn a str holding a lone surrogate into UTF-8; find which one.
             for i, t in enumerate(prepared):
@@ -377,6 +526,12 @@ def _vocab_from_state(proto: bytes, path: str | None) -> Vocab:
 
 
 __all__ = [
+    "SEGMENT_MAX",
+    "SEGMENT_MIN",
+    "SEGMENT_PATTERN",
+    "quantize_scores",
+    "score_grid",
+    "segment_text",
     "MODEL_FILE",
     "SPACE_ESCAPE",
     "SPACE_SYMBOL",

@@ -38,7 +38,7 @@ from dataprep.manifest import sha256_file, write_atomic, write_json_atomic
 from dataprep.recipe import Recipe
 from dataprep.store import BUILD_MANIFEST, part_files
 from dataprep.vocab_config import VocabConfig
-from vocab.model import MODEL_FILE, SPACE_ESCAPE, Vocab, escape_space_symbol
+from vocab.model import MODEL_FILE, SEGMENT_MAX, SEGMENT_MIN, SPACE_ESCAPE, Vocab, escape_space_symbol, quantize_scores
 
 VOCAB_DIR = "vocab"
 VOCAB_FILE = "spm.vocab"
@@ -294,7 +294,6 @@ def trainer_options(cfg: VocabConfig, vocab_size: int | None = None) -> dict[str
         "unk_id": cfg.unk_id,
         "bos_id": cfg.bos_id,
         "control_symbols": list(cfg.control_symbols()),
-        "user_defined_symbols": list(cfg.user_defined_symbols),
         "hard_vocab_limit": True,
         "vocabulary_output_piece_score": True,
         "minloglevel": 2,
@@ -426,7 +425,7 @@ def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *,
     started = time.monotonic()
     plans = plan_sample(recipe, store)
     sentences = iter_sample(recipe, store, plans)
-    proto = train_model(sentences, cfg)
+    proto, grid = quantize_scores(train_model(sentences, cfg))
     vocab = Vocab(proto, os.path.join(target, MODEL_FILE))
     os.makedirs(target, exist_ok=True)
     if os.path.exists(manifest_path):
@@ -451,6 +450,8 @@ def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *,
         "trainer_options": options,
         "sentencepiece_version": spm.__version__,
         "space_escape": f"U+{ord(SPACE_ESCAPE):04X}",
+        "score_grid": grid,
+        "segment_chars": [SEGMENT_MIN, SEGMENT_MAX],
         "sample": {
             "sentences": len(sentences),
             "chars": sum(p.sampled_chars for p in plans.values()),
