@@ -346,6 +346,20 @@ def is_unsafe_member(name: str) -> bool:
     return ".." in norm.split("/")
 
 
+def _is_utf8(name: str) -> bool:
+    """False for names holding surrogate escapes (bytes that were not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    """A name with surrogates made writable: ``'caf\udce9.py'`` -> ``'caf\\udce9.py'``."""
+    return name.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
 def _clean_member_name(name: str) -> str:
     """``./a//b/`` -> ``a/b``: archive names as relative paths."""
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
@@ -438,6 +452,10 @@ def _read_folder(fs: FileSystem, path: str, repo_base: _Repo) -> Iterator[ReadRe
     repo = repo_base._replace(license=_license_of_texts(licenses) if licenses else UNKNOWN)
     for info in fs.walk(root):
         rel = relative_to_root(info.path, root)
+        if not _is_utf8(rel):
+            # A file name that is not UTF-8 (surrogate-escaped by the OS layer) cannot be an id.
+            yield repo.rejected(_printable(rel), "undecodable_path", "the file name is not valid UTF-8")
+            continue
         if not _link_inside(fs, root, info.path):
             yield repo.rejected(rel, "symlink_outside_tree", f"{info.path} points outside {root}")
             continue
@@ -511,7 +529,7 @@ def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
             # A zip symlink stores its target as the member's content.
             try:
                 target = zf.read(info)[:4096].decode("utf-8", errors="replace")
-            except _ARCHIVE_ERRORS:
+            except _ZIP_MEMBER_ERRORS:
                 target = "/"  # unreadable target: treat as pointing out of the tree
             yield _Member(info.filename, "symlink", 0, target, _no_read)
         else:
@@ -530,6 +548,9 @@ _ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     *DECOMPRESSION_ERRORS,
 )
+# zipfile also raises NotImplementedError (unknown compression method) and RuntimeError (an
+# encrypted member) for one member; the others stay readable.
+_ZIP_MEMBER_ERRORS = _ARCHIVE_ERRORS + (NotImplementedError, RuntimeError)
 
 
 class _Layout:
@@ -592,6 +613,9 @@ def _read_members(members: Iterator[_Member], repo: _Repo, layout: _Layout, memb
         if not path:
             yield repo.rejected(m.name, "unsafe_archive_path", "a file member whose name is empty or only '.'")
             continue
+        if not _is_utf8(path):
+            yield repo.rejected(_printable(m.name), "undecodable_path", "the member name is not valid UTF-8")
+            continue
         if path in seen:
             # A tar may hold one name twice (the later copy wins when extracted); one id, one record.
             yield repo.dropped(path, "duplicate_member")
@@ -618,7 +642,7 @@ def _read_members(members: Iterator[_Member], repo: _Repo, layout: _Layout, memb
             continue
         try:
             yield _read_file(repo, path, m.size, m.read, path in license_names)
-        except _ARCHIVE_ERRORS as e:
+        except _ZIP_MEMBER_ERRORS as e:
             yield repo.rejected(path, "corrupt_archive_member", f"{type(e).__name__}: {e}")
 
 
@@ -671,7 +695,7 @@ def _read_zip(fs: FileSystem, path: str, repo: _Repo) -> Iterator[ReadResult]:
             for m in _zip_members(zf):
                 try:
                     layout.see(m)
-                except _ARCHIVE_ERRORS:
+                except _ZIP_MEMBER_ERRORS:
                     pass  # a damaged license member is rejected in the second pass
             repo = repo._replace(license=layout.license())
             yield from _read_members(_zip_members(zf), repo, layout, member_errors=True)
@@ -696,13 +720,13 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
     """
     options: Options = ctx.options if ctx.options is not None else Options()
     file = relative_to_root(path.rstrip("/"), ctx.root)
+    if _is_symlink(fs, path.rstrip("/")) and not _link_inside(fs, ctx.root, path.rstrip("/")):
+        yield Rejected(ctx.source, file, "", "symlink_outside_tree", f"{path} points outside {ctx.root}")
+        return
     if is_archive(path):
         repo = _Repo(ctx.source, _strip_archive_suffix(file), file, UNKNOWN, options)
         reader = _read_zip if path.lower().endswith(".zip") else _read_tar
         yield from reader(fs, path, repo)
-        return
-    if _is_symlink(fs, path.rstrip("/")) and not _link_inside(fs, ctx.root, path.rstrip("/")):
-        yield Rejected(ctx.source, file, "", "symlink_outside_tree", f"{path} points outside {ctx.root}")
         return
     if fs.is_dir(path):
         yield from _read_folder(fs, path, _Repo(ctx.source, file, file, UNKNOWN, options))
@@ -716,8 +740,11 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
         with fs.open(path) as f:
             return f.read(n)
 
-    size = next((i.size for i in fs.match(path)), 0)
-    yield _read_file(repo, name, size, read_lone, False)
+    try:
+        size = next((i.size for i in fs.match(path)), 0)
+        yield _read_file(repo, name, size, read_lone, False)
+    except OSError as e:
+        yield repo.rejected(name, "unreadable_file", f"{type(e).__name__}: {e}")
 
 
 __all__ = [

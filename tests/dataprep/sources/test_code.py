@@ -350,6 +350,32 @@ def test_macos_zip_metadata_does_not_hide_the_top_folder(tmp_path):
     assert reasons(results) == Counter({"license_file": 1, "os_metadata": 2})
 
 
+def test_non_utf8_file_names_are_rejected(tmp_path):
+    repo = make_repo(tmp_path, "r", {"a.py": PY})
+    with open(os.path.join(bytes(repo), b"caf\xe9.py"), "wb") as f:
+        f.write(PY.encode())
+    results = run(repo, tmp_path)
+    assert reasons(results) == Counter({"undecodable_path": 1})
+    (rej,) = by_type(results)[2]
+    rej.position.encode("utf-8")  # writable to rejects/
+    tgz = write_tar(tmp_path / "n.tar.gz", [("r/a.py", PY.encode()), ("r/caf\udce9.py", PY.encode())])
+    assert reasons(run(tgz, tmp_path)) == Counter({"undecodable_path": 1})
+
+
+def test_zip_member_with_unknown_compression_is_rejected_alone(tmp_path):
+    path = write_zip(tmp_path / "m.zip", {"r/a.py": PY.encode(), "r/b.py": ("y = 2\n" * 50).encode()})
+    data = bytearray(path.read_bytes())
+    # Patch b.py's compression method (local header offset 8, central header offset 10) to 99.
+    local = data.find(b"PK\x03\x04", data.find(b"r/b.py") - 40)
+    central = data.find(b"PK\x01\x02", data.rfind(b"r/b.py") - 60)
+    data[local + 8 : local + 10] = (99).to_bytes(2, "little")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    results = run(path, tmp_path)
+    assert [d.meta["path"] for d in by_type(results)[0]] == ["a.py"]
+    assert reasons(results) == Counter({"corrupt_archive_member": 1})
+
+
 def test_archive_without_top_folder_and_copyleft(tmp_path):
     path = write_zip(tmp_path / "g.zip", {"COPYING": GPL3.encode(), "a.c": b"int a;\n", "sub/b.c": b"int b;\n"})
     assert reasons(run(path, tmp_path)) == Counter({"license_copyleft": 2, "license_file": 1})
