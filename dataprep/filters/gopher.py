@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from itertools import repeat
 
 import numpy as np
 
@@ -38,7 +39,8 @@ def words(text: str) -> list[str]:
     >>> words("Hello, world -- it's 3 p.m.!")
     ['Hello', 'world', "it's", '3', 'p.m']
     """
-    return [w for w in (t.strip(PUNCTUATION) for t in text.split()) if w]
+    tokens = text.split()
+    return list(filter(None, map(str.strip, tokens, repeat(PUNCTUATION, len(tokens)))))  # all in C
 
 
 def gopher_quality(text: str, rules: GopherQualityRules) -> Verdict:
