@@ -509,7 +509,7 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
 
 
 def _read_jsonl(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> Iterator[ReadResult]:
-    position = 0
+    position = -1  # so that a cut before the first line reports line 0
     try:
         for position, line in enumerate(stream):
             if not line.strip():

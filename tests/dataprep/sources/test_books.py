@@ -182,6 +182,8 @@ def test_options_are_validated() -> None:
         from_mapping(Options, {"prefer_encodings": ["no-such-codec"]})
     with pytest.raises(RecipeError, match="header_window"):
         from_mapping(Options, {"header_window": 0})
+    with pytest.raises(RecipeError, match="footer_window"):
+        from_mapping(Options, {"footer_window": -5})
     with pytest.raises(RecipeError, match="strip_gutenberg"):
         from_mapping(Options, {"strip_gutenberg": "yes"})
 
