@@ -45,6 +45,8 @@ EXTRAS = {
     "test": [
         "pytest>=7",
         "hypothesis>=6.80",
+        # transformers: tests check that the exported tokenizer loads in AutoTokenizer with equal ids.
+        "transformers>=4.40",
         # datasets: tests check that Hugging Face reads the Parquet shards as a trainer would.
         "datasets>=2.14",
     ],
