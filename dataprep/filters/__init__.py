@@ -40,15 +40,18 @@ FAMILIES = ("language", "gopher_repetition", "gopher_quality", "c4", "fineweb", 
 
 # Families on by default for each kind (``enabled: null``). Web gets the full FineWeb stack;
 # generic text the Gopher rules; curated kinds (books, wiki) and dialogue only a language tag,
-# since Gopher's 100,000-word cap and line rules would drop whole novels and short turns; code
-# only the code rules. The quality family is on for web when ``quality.model`` is set.
+# since Gopher's 100,000-word cap and line rules would drop whole novels and short turns. Code
+# gets nothing here: the code reader already applies the same file rules at read time, with the
+# same thresholds (``docs/code.md``), so the ``code`` family is for code that arrives through a
+# ``text`` source (JSONL or Parquet code datasets). The quality family is on for web when
+# ``quality.model`` is set.
 KIND_DEFAULTS: dict[str, frozenset[str]] = {
     "web": frozenset({"language", "gopher_repetition", "gopher_quality", "c4", "fineweb", "quality"}),
     "text": frozenset({"language", "gopher_repetition", "gopher_quality"}),
     "books": frozenset({"language"}),
     "wiki": frozenset({"language"}),
     "dialogue": frozenset({"language"}),
-    "code": frozenset({"code"}),
+    "code": frozenset(),
 }
 
 

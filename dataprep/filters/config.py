@@ -211,7 +211,9 @@ class CodeRules:
     """``filters.code``: source-file rules of The Stack / StarCoder (Li et al. 2023, section 3:
     drop files with a line longer than 1,000 characters, a mean line length above 100, or fewer
     than 25% alphanumeric characters) and CodeParrot's auto-generated test (a marker such as
-    "auto-generated" in the first 5 lines; markers matched case-insensitively).
+    "auto-generated" in the first 5 lines; markers matched case-insensitively). Off by default
+    for every kind: the ``code`` reader applies the same rules at read time; turn this on for
+    code that arrives through a ``text`` source.
     """
 
     enabled: bool | None = None
