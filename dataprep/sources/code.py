@@ -343,7 +343,8 @@ def is_unsafe_member(name: str) -> bool:
     norm = name.replace("\\", "/")
     if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
         return True
-    return ".." in norm.split("/")
+    # A bare drive component ("a/C:/x") is a drive root for Windows extractors.
+    return any(part == ".." or re.fullmatch(r"[A-Za-z]:", part) for part in norm.split("/"))
 
 
 def _is_utf8(name: str) -> bool:

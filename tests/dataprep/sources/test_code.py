@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
@@ -312,13 +313,17 @@ def write_zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("suffix", [".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip"])
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".tar.zst", ".zip"])
 def test_archive_repo_with_top_folder(tmp_path, suffix):
     # Sources come before the LICENSE in the stream: the license is still applied to them.
     members = {"tinylib-1.0/src/add.py": PY.encode(), "tinylib-1.0/web/add.js": JS.encode(), "tinylib-1.0/README.md": b"# hi\n", "tinylib-1.0/LICENSE": MIT.encode()}
     path = tmp_path / f"tinylib{suffix}"
     if suffix == ".zip":
         write_zip(path, members)
+    elif suffix == ".tar.zst":
+        plain = write_tar(tmp_path / "plain.tar", [(n, d) for n, d in members.items()], "w")
+        path.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+        plain.unlink()
     else:
         mode = {".tar.gz": "w:gz", ".tgz": "w:gz", ".tar": "w", ".tar.bz2": "w:bz2", ".tar.xz": "w:xz"}[suffix]
         write_tar(path, [(n, d) for n, d in members.items()], mode)
@@ -510,12 +515,12 @@ def test_language_table_is_palms_24():
     assert code.language_of(".bashrc") is None
 
 
-@pytest.mark.parametrize("name", ["../x", "a/../../x", "/abs/x", "C:/x", "a\\..\\x"])
+@pytest.mark.parametrize("name", ["../x", "a/../../x", "/abs/x", "C:/x", "a\\..\\x", "a/C:/x"])
 def test_unsafe_member_names(name):
     assert code.is_unsafe_member(name)
 
 
-@pytest.mark.parametrize("name", ["a/b.py", "./a.py", "a..b/c.py", "a/.../b"])
+@pytest.mark.parametrize("name", ["a/b.py", "./a.py", "a..b/c.py", "a/.../b", "a/b:c.py"])
 def test_safe_member_names(name):
     assert not code.is_unsafe_member(name)
 
@@ -674,7 +679,7 @@ def test_dual_license_files_in_a_repo(tmp_path):
 
 
 @pytest.mark.integration
-def test_real_code_trees(corpora):
+def test_real_code_trees(corpora, tmp_path):
     root = corpora / "code"
     cpython = root / "cpython-3.11-Lib"
     results = run(cpython, root)
@@ -685,6 +690,13 @@ def test_real_code_trees(corpora):
     py_files = sum(1 for p in cpython.rglob("*.py"))
     assert len(docs) >= 0.99 * py_files
     assert set(reasons(results)) <= {"license_file", "generated"}
+
+    # The same tree as a .tar.gz: the same documents, read as a stream.
+    tgz = tmp_path / "cpython-3.11-Lib.tar.gz"
+    with tarfile.open(tgz, "w:gz", compresslevel=1) as tf:
+        tf.add(cpython, arcname="cpython-3.11-Lib")
+    from_archive = [r for r in run(tgz, tmp_path) if isinstance(r, Document)]
+    assert sorted((d.id, d.text) for d in from_archive) == sorted((d.id, d.text) for d in docs)
 
     openjdk = root / "openjdk-java.base-util"
     results = run(openjdk, root)
