@@ -32,6 +32,7 @@ from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 
 REPORT_NAME = "report.html"
 SAMPLES_PATH = os.path.join("samples", "dropped.parquet")
+SHARDS_MANIFEST = os.path.join("shards", "manifest.json")
 # Length histogram: log10(characters) bins of 0.25 from 10 characters to 10 M.
 LENGTH_EDGES = [10 ** (1 + i / 4) for i in range(0, 25)]
 # Axis labels at the decades (bin 1 starts at 10 characters, every 4th bin is a power of ten).
@@ -62,6 +63,7 @@ class ReportData:
     manifest: dict[str, Any] | None
     stats: dict[str, SourceStats]
     samples: dict[tuple[str, str], list[tuple[str, str]]]  # (source, reason) -> [(id, text)]
+    shards: dict[str, Any] | None = None  # DIR/shards/manifest.json when the shards stage ran
 
 
 def length_bin(n: int) -> int:
@@ -137,7 +139,20 @@ def collect(directory: str) -> ReportData:
     stats = store_stats(directory)
     if manifest is None and not stats:
         raise FormatError(f"{directory}: no {BUILD_MANIFEST} and no document store: is this a `dataprep build` output?")
-    return ReportData(directory, manifest, stats, read_samples(directory))
+    return ReportData(directory, manifest, stats, read_samples(directory), read_shards_manifest(directory))
+
+
+def read_shards_manifest(directory: str) -> dict[str, Any] | None:
+    """``DIR/shards/manifest.json`` (token counts per source) if the shards stage ran there and
+    the file is a shards manifest; None otherwise (the report then has no token section)."""
+    path = os.path.join(directory, SHARDS_MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+    fmt = data.get("format") if isinstance(data, dict) else None
+    return data if isinstance(fmt, str) and fmt.startswith("dataprep-shards") else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,6 +321,27 @@ def render_stages(data: ReportData) -> str:
     return f'<section id="stages"><h2>Documents after each stage</h2>{table(headers, rows)}<p class="muted">Every stage balances: in = out + dropped + rejected (see build-manifest.json).</p></section>'
 
 
+def render_tokens(data: ReportData) -> str:
+    if not data.shards:
+        return '<section id="tokens"><h2>Tokens</h2><p class="muted">no shards/manifest.json: run <code>dataprep shards</code> (or <code>dataprep run</code>) for token counts</p></section>'
+    rows = []
+    for name, s in sorted(data.shards.get("sources", {}).items()):
+        realised = s.get("realised_tokens", {})
+        rows.append([
+            name,
+            fmt_int(s.get("documents", 0)),
+            fmt_int(s.get("available_tokens", 0)),
+            f'{100 * s.get("target_share", 0):.2f}%',
+            f'{100 * s.get("realised_share", 0):.2f}%',
+            fmt_int(realised.get("train", 0)),
+            fmt_int(realised.get("validation", 0)),
+            f'{s.get("epochs", 0):.2f}',
+        ])
+    headers = ["source", "documents tokenized", "tokens available", "target share", "realised share", "train tokens", "validation tokens", "epochs"]
+    chart = svg_bars([(n, s.get("available_tokens", 0)) for n, s in sorted(data.shards.get("sources", {}).items())], "tokens available per source")
+    return f'<section id="tokens"><h2>Tokens</h2>{table(headers, rows)}{chart}</section>'
+
+
 def render_drops(data: ReportData) -> str:
     if not data.manifest:
         return ""
@@ -382,8 +418,8 @@ def render_html(data: ReportData) -> str:
     m = data.manifest or {}
     recipe = m.get("recipe", {})
     subtitle = f"recipe <b>{esc(recipe.get('name', '?'))}</b>, seed {esc(recipe.get('seed', '?'))}, fingerprint {esc(str(m.get('fingerprint', '–'))[:12])}"
-    sections = [render_summary(data), render_stages(data), render_drops(data), render_lengths(data), render_quality(data), render_languages(data), render_samples(data)]
-    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in (("summary", "Summary"), ("stages", "Stages"), ("drops", "Drops"), ("lengths", "Lengths"), ("quality", "Quality"), ("languages", "Languages"), ("samples", "Examples")))
+    sections = [render_summary(data), render_stages(data), render_tokens(data), render_drops(data), render_lengths(data), render_quality(data), render_languages(data), render_samples(data)]
+    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in (("summary", "Summary"), ("stages", "Stages"), ("tokens", "Tokens"), ("drops", "Drops"), ("lengths", "Lengths"), ("quality", "Quality"), ("languages", "Languages"), ("samples", "Examples")))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"

@@ -62,6 +62,14 @@ def make_build_dir(root: Path) -> Path:
     })
     (root / "samples").mkdir()
     pq.write_table(samples, root / "samples" / "dropped.parquet")
+    shards = {
+        "format": "dataprep-shards v1",
+        "sources": {
+            "web": {"documents": 10, "available_tokens": 1200, "target_share": 0.5, "realised_share": 0.48, "realised_tokens": {"train": 1100, "validation": 100}, "epochs": 1.0},
+            "books": {"documents": 3, "available_tokens": 45000, "target_share": 0.5, "realised_share": 0.52, "realised_tokens": {"train": 1300, "validation": 0}, "epochs": 0.03},
+        },
+    }
+    write_json_atomic(str(root / "shards" / "manifest.json"), shards)
     return root
 
 
@@ -82,11 +90,12 @@ def test_collect_reads_store_manifest_and_samples(tmp_path):
 def test_report_has_every_section_and_escapes_text(tmp_path):
     root = make_build_dir(tmp_path)
     page = render_html(collect(str(root)))
-    for section in ('id="summary"', 'id="stages"', 'id="drops"', 'id="lengths"', 'id="quality"', 'id="languages"', 'id="samples"'):
+    for section in ('id="summary"', 'id="stages"', 'id="tokens"', 'id="drops"', 'id="lengths"', 'id="quality"', 'id="languages"', 'id="samples"'):
         assert section in page
     assert "gopher_word_count" in page and "c4_lorem_ipsum" in page and "bad_http" in page
     assert "40.00%" in page  # 12 of 30 read dropped by gopher_word_count
     assert "after filter" in page
+    assert "45,000" in page and "48.00%" in page  # token counts from shards/manifest.json
     assert "web: quality score (10 scored)" in page
     assert "&lt;script&gt;" in page and "<script>" not in page  # sample text escaped, no script
     assert "demo &lt;corpus&gt;" in page
@@ -110,8 +119,10 @@ def test_write_report_default_path_and_errors(tmp_path):
 def test_report_without_manifest_uses_the_store(tmp_path):
     root = make_build_dir(tmp_path)
     (root / BUILD_MANIFEST).unlink()
+    (root / "shards" / "manifest.json").unlink()
     page = render_html(collect(str(root)))
     assert "no build manifest" in page and 'id="lengths"' in page
+    assert "no shards/manifest.json" in page
 
 
 def test_report_cli(tmp_path):
