@@ -37,9 +37,8 @@ permissive-only selection (Kocetkov et al. 2022).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Literal, NamedTuple
+from typing import Iterable, NamedTuple
 
-LicenseClass = Literal["permissive", "copyleft", "unknown"]
 LICENSE_CLASSES: tuple[str, ...] = ("permissive", "copyleft", "unknown")
 
 # Root files that hold a repository's license: LICENSE, LICENCE, COPYING, UNLICENSE, COPYRIGHT,
