@@ -62,7 +62,7 @@ def test_ten_thousand_identical_documents_are_linear() -> None:
     assert len(near.kept) == 1 and len(near.dropped) == 9_999
     # star edges: one bucket per band, 9,999 edges each, deduplicated to 9,999 candidate pairs
     assert near.stats["candidate_pairs"] == 9_999
-    assert near.stats["oversized_buckets"] == {"s": 9}
+    assert near.stats["oversized_buckets"] == {"s": 20}  # one bucket per band
     assert near.stats["cluster_sizes"] == {"10000": 1}
 
 
@@ -188,7 +188,8 @@ def test_config_defaults_and_resolution() -> None:
     assert st.for_source("web").metric == "jaccard" and st.for_source("web").shingle == "word"
     assert st.for_source("code").metric == "levenshtein" and st.for_source("code").shingle == "char"
     assert not st.for_source("books").near
-    assert (st.for_source("web").bands, st.for_source("web").rows) == (8, 16)
+    assert (st.for_source("web").bands, st.for_source("web").rows) == (16, 8)  # candidate 0.75
+    assert st.for_source("code").candidate_threshold == pytest.approx(0.55)
     glob = stage_settings(DedupConfig(scope="global"), [Spec("web", "web"), Spec("code", "code")])
     assert glob.for_source("code").shingle == "word" and glob.for_source("code").metric == "levenshtein"
 
