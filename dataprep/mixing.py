@@ -163,7 +163,7 @@ class SourcePlan:
     source: str
     weight: float
     target_share: float
-    documents: int
+    pieces: int
     available_tokens: int
     target_tokens: float
     rate: float
@@ -218,7 +218,7 @@ def plan_source(
         source=source,
         weight=weight,
         target_share=target_share,
-        documents=int(len(bases)),
+        pieces=int(len(bases)),
         available_tokens=available,
         target_tokens=target,
         rate=rate,

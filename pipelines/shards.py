@@ -30,6 +30,9 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 import pyarrow.parquet as pq
 from apache_beam.transforms.combiners import ToList
 
@@ -67,7 +70,7 @@ SHARDS_DIR = "shards"
 PARTIAL_DIR = ".shards.partial"
 MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
-DROPPED = "dropped"
+COUNTS = "counts"
 
 
 class Tokenized(NamedTuple):
@@ -198,7 +201,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
         "sequences": int(len(shard.packed.lengths)),
         "tokens": int(len(shard.packed.tokens)),
         "padding_tokens": shard.packed.padding,
-        "documents": len(shard.copies),
+        "pieces": len(shard.copies),
         "source_tokens": dict(sorted(per_source.items())),
     }
 
@@ -207,14 +210,15 @@ def build_manifest(
     records: list[dict[str, Any]],
     plan: MixturePlan,
     header: dict[str, Any],
-    dropped: Iterable[tuple[tuple[str, str], int]] = (),
+    counts: Iterable[tuple[tuple[str, str], int]] = (),
 ) -> dict[str, Any]:
     """The stage manifest from every shard record and the plan: shards, splits, and per-source
     token accounting (available, target share, realised share, epochs) as PaLM's Table 2.
-    ``dropped`` counts documents not tokenized, as ((source, reason), count)."""
-    drops: dict[str, dict[str, int]] = {}
-    for (source, reason), n in dropped:
-        drops.setdefault(source, {})[f"dropped_{reason}"] = int(n)
+    ``counts`` are per-source document counters, ((source, counter), n): ``documents`` read
+    and tokenized, ``dropped_<reason>`` not tokenized."""
+    tally: dict[str, dict[str, int]] = {}
+    for (source, counter), n in counts:
+        tally.setdefault(source, {})[counter] = int(n)
     records = sorted(records, key=lambda r: (SPLITS.index(r["split"]), r["index"]))
     realised = {split: Counter() for split in SPLITS}
     for r in records:
@@ -226,7 +230,8 @@ def build_manifest(
     for s, sp in plan.sources.items():
         sources[s] = {
             "weight": sp.weight,
-            "documents": sp.documents,
+            "documents": tally.get(s, {}).get("documents", 0),
+            "pieces": sp.pieces,
             "available_tokens": sp.available_tokens,
             "target_share": sp.target_share,
             "target_tokens": round(sp.target_tokens, 3),
@@ -236,7 +241,7 @@ def build_manifest(
             "realised_share": shares[s],
             "realised_share_train": train_shares[s],
             "epochs": epochs(total_by_source[s], sp.available_tokens),
-            "dropped": dict(sorted(drops.get(s, {}).items())),
+            "dropped": {k: v for k, v in sorted(tally.get(s, {}).items()) if k.startswith("dropped_")},
         }
     splits = {}
     for split in SPLITS:
@@ -246,7 +251,7 @@ def build_manifest(
             "sequences": sum(r["sequences"] for r in rs),
             "tokens": sum(r["tokens"] for r in rs),
             "padding_tokens": sum(r["padding_tokens"] for r in rs),
-            "documents": sum(r["documents"] for r in rs),
+            "pieces": sum(r["pieces"] for r in rs),
         }
     return {
         **header,
@@ -275,12 +280,22 @@ class _TokenizeFn(beam.DoFn):
     def setup(self) -> None:
         from vocab.model import Vocab
 
+        self.counts: Counter[tuple[str, str]] = Counter()
         self.vocab = Vocab.load(self.vocab_path)
         self.eos = np.array([self.vocab.eos_id], dtype=np.int32)
         self.documents = beam.metrics.Metrics.counter("shards", "documents_tokenized")
         self.tokens = beam.metrics.Metrics.counter("shards", "tokens")
 
-    def process(self, doc: Document) -> Iterator[Tokenized | beam.pvalue.TaggedOutput]:
+    def start_bundle(self) -> None:
+        self.counts = Counter()
+
+    def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
+        # Per-source document counts leave once per bundle, not once per document.
+        for key, n in sorted(self.counts.items()):
+            yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((key, n), MIN_TIMESTAMP, [GlobalWindow()]))
+        self.counts = Counter()
+
+    def process(self, doc: Document) -> Iterator[Tokenized]:
         from vocab.model import UnencodableTextError
 
         ranges = text_pieces(doc.text, self.max_piece_chars)
@@ -292,10 +307,11 @@ class _TokenizeFn(beam.DoFn):
                 ids = self.vocab.encode(texts)
             except UnencodableTextError:
                 # Text holding U+10FFFF cannot round-trip (see vocab.model): count it, skip it.
-                yield beam.pvalue.TaggedOutput(DROPPED, (doc.source, "unencodable"))
+                self.counts[(doc.source, "dropped_unencodable")] += 1
                 return
         base = base_hash(self.seed, doc.id)
         self.documents.inc()
+        self.counts[(doc.source, "documents")] += 1
         for p, ((a, b), piece_ids) in enumerate(zip(ranges, ids)):
             tokens = np.concatenate([np.asarray(piece_ids, dtype=np.int32), self.eos])
             self.tokens.inc(len(tokens))
@@ -348,7 +364,8 @@ class ReadStoreDocuments(beam.PTransform):
 class TokenizeDocuments(beam.PTransform):
     """`Document` -> `Tokenized`, the vocabulary loaded once per worker in ``DoFn.setup``.
 
-    Returns ``{"tokenized": Tokenized, "dropped": ((source, reason), count)}``.
+    Returns ``{"tokenized": Tokenized, "counts": ((source, counter), n)}`` with counters
+    ``documents`` (tokenized) and ``dropped_unencodable``.
     """
 
     def __init__(self, vocab_path: str, seed: int, max_piece_chars: int = ShardsConfig.max_piece_chars) -> None:
@@ -359,9 +376,9 @@ class TokenizeDocuments(beam.PTransform):
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
         fn = _TokenizeFn(self.vocab_path, self.seed, self.max_piece_chars)
-        out = docs | "Encode" >> beam.ParDo(fn).with_outputs(DROPPED, main="tokenized")
-        dropped = out[DROPPED] | "CountDropped" >> beam.combiners.Count.PerElement()
-        return {"tokenized": out.tokenized, "dropped": dropped}
+        out = docs | "Encode" >> beam.ParDo(fn).with_outputs(COUNTS, main="tokenized")
+        counts = out[COUNTS] | "SumCounts" >> beam.CombinePerKey(sum)
+        return {"tokenized": out.tokenized, "counts": counts}
 
 
 class MixSources(beam.PTransform):
@@ -436,7 +453,7 @@ class WriteShards(beam.PTransform):
                 build_manifest,
                 plan=beam.pvalue.AsSingleton(inputs["plan"]),
                 header=header,
-                dropped=beam.pvalue.AsList(inputs["dropped"]),
+                counts=beam.pvalue.AsList(inputs["counts"]),
             )
         )
         manifest | "WriteManifest" >> beam.Map(_write_manifest, out_dir=out_dir)
@@ -548,7 +565,7 @@ def write_shards(
     tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, cfg.max_piece_chars)
     mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg)
     shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab))
-    {"shards": shards, "plan": mixed["plan"], "dropped": tokenized["dropped"]} | "WriteShards" >> WriteShards(
+    {"shards": shards, "plan": mixed["plan"], "counts": tokenized["counts"]} | "WriteShards" >> WriteShards(
         partial, cfg, token_dtype(vocab.size), header
     )
     try:

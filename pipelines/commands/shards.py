@@ -34,6 +34,7 @@ def source_rows(manifest: dict[str, Any]) -> list[list[Any]]:
             [
                 name,
                 s["documents"],
+                s["pieces"],
                 s["available_tokens"],
                 round(100 * s["target_share"], 2),
                 written,
@@ -44,18 +45,18 @@ def source_rows(manifest: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-SOURCE_HEADERS = ["source", "documents", "available", "target %", "written", "realised %", "epochs"]
+SOURCE_HEADERS = ["source", "documents", "pieces", "available", "target %", "written", "realised %", "epochs"]
 
 
 def split_rows(manifest: dict[str, Any]) -> list[list[Any]]:
     """Per-split rows: shards, sequences, tokens, padding."""
     return [
-        [split, s["shards"], s["documents"], s["sequences"], s["tokens"], s["padding_tokens"]]
+        [split, s["shards"], s["pieces"], s["sequences"], s["tokens"], s["padding_tokens"]]
         for split, s in manifest["splits"].items()
     ]
 
 
-SPLIT_HEADERS = ["split", "shards", "documents", "sequences", "tokens", "padding"]
+SPLIT_HEADERS = ["split", "shards", "pieces", "sequences", "tokens", "padding"]
 
 
 def echo_summary(manifest: dict[str, Any]) -> None:

@@ -93,7 +93,7 @@ def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> Non
         out = p | beam.Create(docs) | TokenizeDocuments(vocab_dir, seed=3)
         got = out["tokenized"] | beam.Map(lambda t: (t.id, t.piece, t.tokens.tolist(), t.base))
         assert_that(got, equal_to(expected), label="tokens")
-        assert_that(out["dropped"], equal_to([(("web", "unencodable"), 1)]), label="dropped")
+        assert_that(out["counts"], equal_to([(("web", "documents"), 5), (("web", "dropped_unencodable"), 1)]), label="counts")
 
 
 def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
@@ -176,7 +176,7 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
         inputs = {
             "shards": p | "Shards" >> beam.Create([shard]),
             "plan": p | "Plan" >> beam.Create([plan]),
-            "dropped": p | "Dropped" >> beam.Create([]),
+            "counts": p | "Counts" >> beam.Create([(("web", "documents"), 2)]),
         }
         records = inputs | WriteShards(out, cfg, np.dtype(np.uint16), {"recipe": "t"})
         assert_that(records | beam.Map(lambda r: (r["name"], r["sequences"], r["tokens"], r["source_tokens"])),
@@ -184,6 +184,7 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     manifest = json.load(open(os.path.join(out, "manifest.json")))
     assert manifest["format"] == "dataprep-shards v1" and manifest["recipe"] == "t"
     assert manifest["sources"]["web"]["realised_share"] == 1.0
+    assert manifest["sources"]["web"]["documents"] == 2 and manifest["sources"]["web"]["pieces"] == 2
     stream = read_parquet_shard(os.path.join(out, manifest["shards"][0]["files"]["parquet"]["path"]))
     assert stream.tokens.tolist() == [7, 8, 2, 5, 2, 0, 0, 0]
 
@@ -197,6 +198,7 @@ def test_manifest_accounts_for_every_source(written) -> None:
     assert set(m["sources"]) == set(WEIGHTS)
     written_tokens = 0
     for name, s in m["sources"].items():
+        assert s["documents"] == len(corpus()[name]) and s["pieces"] >= s["documents"]
         assert abs(s["realised_share"] - WEIGHTS[name]) < 0.02, name
         tokens = s["realised_tokens"]["train"] + s["realised_tokens"]["validation"]
         assert s["epochs"] == pytest.approx(tokens / s["available_tokens"])
