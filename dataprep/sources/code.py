@@ -40,6 +40,7 @@ from dataprep.sources.licenses import (
     LICENSE_CLASSES,
     UNKNOWN,
     LicenseInfo,
+    classify_file_header,
     classify_license_text,
     combine_licenses,
     is_license_file,
@@ -182,6 +183,11 @@ class Options:
     - ``generated_scan_lines`` 5: how many first lines are searched for generated-code markers
       (CodeParrot's Codex-style filter scans 5).
     - ``skip_vendored``, ``skip_generated``: turn those two filters off.
+    - ``file_license_headers``: a license declared in a file's own header comment (an
+      ``SPDX-License-Identifier`` line, a GPL/MPL/Apache notice...) overrides the repository's
+      for that file: a GPL-headed file in an MIT or unlicensed repository is dropped as
+      ``license_copyleft``. Catches archives without a LICENSE (a JDK ``src.zip``) and GPL code
+      bundled into permissive repositories.
     """
 
     licenses: tuple[str, ...] = ("permissive", "unknown")
@@ -193,6 +199,7 @@ class Options:
     generated_scan_lines: int = 5
     skip_vendored: bool = True
     skip_generated: bool = True
+    file_license_headers: bool = True
 
     def __post_init__(self) -> None:
         if not self.licenses:
@@ -386,13 +393,13 @@ class _Repo(NamedTuple):
     def rejected(self, position: str, reason: str, detail: str) -> Rejected:
         return Rejected(self.source, self.file, position, reason, detail)
 
-    def document(self, path: str, text: str, language: str) -> Document:
+    def document(self, path: str, text: str, language: str, license: LicenseInfo) -> Document:
         meta = {
             "repo": self.name,
             "path": path,
             "language": language,
-            "license": self.license.spdx,
-            "license_class": self.license.license_class,
+            "license": license.spdx,
+            "license_class": license.license_class,
             "file": self.file,
             "position": path,
         }
@@ -411,7 +418,14 @@ def _read_file(repo: _Repo, path: str, size: int, read: Callable[[int], bytes], 
     text, reason = check_content(read(repo.options.max_file_bytes + 1), repo.options)
     if reason is not None:
         return repo.dropped(path, reason)
-    return repo.document(path, text, language)  # type: ignore[arg-type]
+    license = repo.license
+    if repo.options.file_license_headers:
+        declared = classify_file_header(text)  # type: ignore[arg-type]
+        if declared.license_class != "unknown":
+            license = declared
+            if declared.license_class not in repo.options.licenses:
+                return repo.dropped(path, f"license_{declared.license_class}")
+    return repo.document(path, text, language, license)  # type: ignore[arg-type]
 
 
 def _license_of_texts(texts: list[bytes]) -> LicenseInfo:

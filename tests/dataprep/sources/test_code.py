@@ -132,6 +132,34 @@ def test_unknown_license_kept_by_default_and_droppable(tmp_path):
     assert reasons(run(repo, tmp_path, licenses=("permissive",))) == Counter({"license_unknown": 1})
 
 
+GPL_HEADER = """/*
+ * Copyright (c) 2020 Someone.
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License version 2 only, as
+ * published by the Free Software Foundation.
+ */
+int f(void) { return 1; }
+"""
+
+
+def test_file_license_headers_override_the_repository(tmp_path):
+    mit = make_repo(tmp_path, "mit", {"LICENSE": MIT, "a.py": PY, "bundled/gpl.c": GPL_HEADER, "spdx.js": "// SPDX-License-Identifier: MPL-2.0\n" + JS})
+    results = run(mit, tmp_path)
+    assert reasons(results) == Counter({"license_file": 1, "license_copyleft": 2})
+    unlicensed = make_repo(tmp_path, "bare", {"gpl.c": GPL_HEADER, "own.py": "# SPDX-License-Identifier: Apache-2.0\n" + PY, "plain.py": PY})
+    results = run(unlicensed, tmp_path)
+    assert reasons(results) == Counter({"license_copyleft": 1})
+    assert {d.meta["path"]: (d.meta["license"], d.meta["license_class"]) for d in by_type(results)[0]} == {
+        "own.py": ("Apache-2.0", "permissive"),
+        "plain.py": (None, "unknown"),
+    }
+    # Copyleft allowed: kept, labelled with the file's own license.
+    (doc,) = [d for d in by_type(run(unlicensed, tmp_path, licenses=("permissive", "copyleft", "unknown")))[0] if d.meta["path"] == "gpl.c"]
+    assert (doc.meta["license"], doc.meta["license_class"]) == ("GPL-2.0", "copyleft")
+    assert reasons(run(unlicensed, tmp_path, file_license_headers=False)) == Counter()
+
+
 def test_binary_files_are_dropped(tmp_path):
     repo = make_repo(tmp_path, "r", {"LICENSE": MIT, "nul.c": b"int x;\x00\x01\x02", "latin1.py": "s = 'caf\xe9'\n".encode("latin-1"), "ok.py": PY})
     results = run(repo, tmp_path)
@@ -686,7 +714,11 @@ def test_real_code_trees(corpora, tmp_path):
     docs, dropped, rejected = by_type(results)
     assert len(results) == files_below(cpython)
     assert not rejected
-    assert {(d.meta["language"], d.meta["license"], d.meta["license_class"]) for d in docs} == {("Python", "PSF-2.0", "permissive")}
+    assert {(d.meta["language"], d.meta["license_class"]) for d in docs} == {("Python", "permissive")}
+    # The repository is PSF-2.0; a few modules declare their own permissive license in their header
+    # (asyncore.py's HPND notice, tarfile.py's MIT-style grant, turtle.py's zlib license...).
+    licenses = Counter(d.meta["license"] for d in docs)
+    assert licenses["PSF-2.0"] >= 0.95 * len(docs)
     py_files = sum(1 for p in cpython.rglob("*.py"))
     assert len(docs) >= 0.99 * py_files
     assert set(reasons(results)) <= {"license_file", "generated"}
@@ -704,6 +736,15 @@ def test_real_code_trees(corpora, tmp_path):
     assert not by_type(results)[0]
     java = sum(1 for p in openjdk.rglob("*.java"))
     assert reasons(results) == Counter({"license_copyleft": java, "license_file": 1})
+
+    # Without its LICENSE (as in a JDK's src.zip) the repository's license is unknown, yet every
+    # file is still dropped: each carries the GPL-2.0 + Classpath exception notice in its header.
+    bare = tmp_path / "java.base.zip"
+    with zipfile.ZipFile(bare, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for p in sorted(openjdk.rglob("*.java")):
+            zf.write(p, p.relative_to(openjdk).as_posix())
+    results = run(bare, tmp_path)
+    assert reasons(results) == Counter({"license_copyleft": java})
 
 
 # --- property: any member names, every member accounted for, nothing escapes ---------------------
