@@ -23,7 +23,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -44,6 +44,9 @@ VOCAB_DIR = "vocab"
 VOCAB_FILE = "spm.vocab"
 MANIFEST_FILE = "vocab.json"
 VOCAB_FORMAT = "dataprep-vocab v1"
+# Bumped whenever sampling or training changes what a recipe produces, so an old vocabulary is
+# not mistaken for an up-to-date one.
+TRAINER_REVISION = 2
 HASH_SPACE = 1 << 64
 _TOO_LARGE = re.compile(r"Vocabulary size (?:is )?too high \((\d+)\)\. Please set it to a value <= (\d+)")
 _TOO_LARGE_BPE = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
@@ -54,9 +57,18 @@ def sample_key(seed: int, doc_id: str) -> int:
     return xxhash.xxh64_intdigest(f"vocab-sample\x00{seed}\x00{doc_id}".encode("utf-8", "surrogatepass"))
 
 
+def holdout_key(seed: int, doc_id: str) -> int:
+    """The 64-bit hash that decides the held-out split."""
+    return xxhash.xxh64_intdigest(f"vocab-holdout\x00{seed}\x00{doc_id}".encode("utf-8", "surrogatepass"))
+
+
 def is_held_out(seed: int, doc_id: str, holdout: float) -> bool:
-    """True when the document is kept out of training for verify/eval (hash of seed and id)."""
-    return xxhash.xxh64_intdigest(f"vocab-holdout\x00{seed}\x00{doc_id}".encode("utf-8", "surrogatepass")) < holdout * HASH_SPACE
+    """True when the document is kept out of training for verify/eval (hash of seed and id).
+
+    A source with no document below the ``holdout`` fraction still holds out one (its lowest
+    hash; see `SourcePlan.extra_held_out`), so that every source can be verified on unseen text.
+    """
+    return holdout_key(seed, doc_id) < holdout * HASH_SPACE
 
 
 def share_budget(budget: int, weights: dict[str, float], available: dict[str, int]) -> dict[str, int]:
@@ -144,6 +156,7 @@ class SourcePlan:
     partial_chars: int = 0
     sampled_documents: int = 0
     sampled_chars: int = 0
+    extra_held_out: list[str] = field(default_factory=list)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -155,6 +168,7 @@ class SourcePlan:
             "budget_chars": self.budget_chars,
             "sampled_documents": self.sampled_documents,
             "sampled_chars": self.sampled_chars,
+            "extra_held_out": list(self.extra_held_out),
         }
 
 
@@ -181,17 +195,28 @@ def plan_sample(recipe: Recipe, store_dir: str) -> dict[str, SourcePlan]:
     for name, plan in plans.items():
         if not os.path.isdir(os.path.join(base, name)):
             continue
+        lowest: tuple[int, str, int] | None = None
         for table in _iter_store_batches(part_files(store_dir, [name]), ["id", "text"]):
             ids = table.column("id").to_pylist()
             lengths = pc.utf8_length(table.column("text")).to_numpy(zero_copy_only=False)
             for doc_id, n in zip(ids, lengths.tolist()):
                 plan.documents += 1
                 plan.chars += n
-                if is_held_out(recipe.seed, doc_id, cfg.holdout):
+                h = holdout_key(recipe.seed, doc_id)
+                if h < cfg.holdout * HASH_SPACE:
                     plan.held_out_documents += 1
                     plan.held_out_chars += n
-                elif n:
+                    continue
+                if n and (lowest is None or h < lowest[0]):
+                    lowest = (h, doc_id, n)
+                if n:
                     keys[name].append((sample_key(recipe.seed, doc_id), n))
+        if plan.held_out_documents == 0 and plan.documents >= 2 and cfg.holdout > 0 and lowest is not None:
+            _, doc_id, n = lowest
+            plan.extra_held_out = [doc_id]
+            plan.held_out_documents, plan.held_out_chars = 1, n
+            drop = sample_key(recipe.seed, doc_id)
+            keys[name] = [kn for kn in keys[name] if kn[0] != drop]
     if not any(p.documents for p in plans.values()):
         raise StageError(
             f"{store_dir}: the document store holds no documents of the recipe's sources "
@@ -248,6 +273,7 @@ def iter_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan]) ->
                 for j, (doc_id, k) in enumerate(zip(ids, keys))
                 if (k < plan.threshold or k == plan.partial_key)
                 and not is_held_out(recipe.seed, doc_id, cfg.holdout)
+                and doc_id not in plan.extra_held_out
             ]
             if not picks:
                 continue
@@ -404,7 +430,11 @@ def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *,
     names = [s.name for s in recipe.sources]
     fingerprint = hashlib.sha256(
         json.dumps(
-            {"recipe": recipe.fingerprint("seed", "sources", "vocab"), "input": input_fingerprint(store, names)},
+            {
+                "recipe": recipe.fingerprint("seed", "sources", "vocab"),
+                "input": input_fingerprint(store, names),
+                "trainer": [TRAINER_REVISION, spm.__version__],
+            },
             sort_keys=True,
         ).encode()
     ).hexdigest()
