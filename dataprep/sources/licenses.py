@@ -332,8 +332,8 @@ def _earliest(rules: Iterable[_Rule], text: str) -> tuple[int, _Rule, re.Match[s
     return best
 
 
-def classify_license_text(text: str) -> LicenseInfo:
-    """Identify the license of one license file's text.
+def classify_license_text(text: str, weak: bool = True) -> LicenseInfo:
+    """Identify the license of one license file's text (``weak=False``: strong evidence only).
 
     >>> classify_license_text("MIT License\\n\\nPermission is hereby granted, free of charge, to any person obtaining a copy")
     LicenseInfo(spdx='MIT', license_class='permissive')
@@ -341,7 +341,7 @@ def classify_license_text(text: str) -> LicenseInfo:
     'unknown'
     """
     stripped = text.strip()
-    if stripped and len(stripped) < 100 and _BARE_SPDX.match(stripped):
+    if weak and stripped and len(stripped) < 100 and _BARE_SPDX.match(stripped):
         info = classify_spdx_expression(stripped)
         if info.license_class != "unknown":
             return info
@@ -352,7 +352,7 @@ def classify_license_text(text: str) -> LicenseInfo:
         return LicenseInfo(expr, classify_spdx_expression(expr).license_class)
     norm = normalize_license_text(text)
     strong = _earliest(STRONG_RULES, norm)
-    found = strong or _earliest(WEAK_RULES, norm)
+    found = strong or (_earliest(WEAK_RULES, norm) if weak else None)
     if found is None:
         return UNKNOWN
     _, rule, match = found
@@ -368,6 +368,9 @@ def classify_file_header(text: str, max_lines: int = 30, max_chars: int = 3000) 
     Only the first ``max_lines`` lines (at most ``max_chars`` characters) are read, where
     license headers sit (OpenJDK's GPL notice ends by line 24); a file without a hint word
     ("license", "SPDX", "permission"...) there is not classified at all, which keeps this cheap.
+    Only strong evidence counts here (an SPDX line, a license's notice, title or grant): a
+    sentence such as PIL's "Originally released under LGPL. Graciously donated to PIL ... under
+    the standard PIL license" must not relabel the file.
 
     >>> classify_file_header("// SPDX-License-Identifier: GPL-2.0-only\\nint x;\\n")
     LicenseInfo(spdx='GPL-2.0-only', license_class='copyleft')
@@ -378,7 +381,7 @@ def classify_file_header(text: str, max_lines: int = 30, max_chars: int = 3000) 
     lowered = head.lower()
     if not any(hint in lowered for hint in _HEADER_HINTS):
         return UNKNOWN
-    return classify_license_text(head)
+    return classify_license_text(head, weak=False)
 
 
 def combine_licenses(infos: Iterable[LicenseInfo]) -> LicenseInfo:
