@@ -6,7 +6,9 @@ A unit is one repository: a folder, or a ``.tar.gz``/``.tgz``/``.tar``/``.tar.bz
 copyleft licenses were excluded", and "by filename extension to restrict to one of 24 common
 programming languages". On top of that the quality filters of Codex (Chen et al. 2021, Section
 3.1) and The Stack (Kocetkov et al. 2022): binary, minified (long lines), generated, vendored and
-oversize files are skipped, each with a reason.
+oversize files are skipped, each with a reason. A license declared in a file's own header (an
+SPDX line, a GPL notice...) overrides the repository's for that file (option
+``file_license_headers``).
 
 Every file of a repository becomes exactly one `Document`, `Dropped` or `Rejected`, so the stage
 balances: files = documents + dropped + rejected (plus one ``truncated_archive`` or

@@ -144,9 +144,11 @@ int f(void) { return 1; }
 
 
 def test_file_license_headers_override_the_repository(tmp_path):
-    mit = make_repo(tmp_path, "mit", {"LICENSE": MIT, "a.py": PY, "bundled/gpl.c": GPL_HEADER, "spdx.js": "// SPDX-License-Identifier: MPL-2.0\n" + JS})
+    history = "# Originally released under LGPL.  Graciously donated to this project\n# for distribution under its license.\n" + PY
+    mit = make_repo(tmp_path, "mit", {"LICENSE": MIT, "a.py": PY, "hist.py": history, "bundled/gpl.c": GPL_HEADER, "spdx.js": "// SPDX-License-Identifier: MPL-2.0\n" + JS})
     results = run(mit, tmp_path)
     assert reasons(results) == Counter({"license_file": 1, "license_copyleft": 2})
+    assert {d.meta["path"]: d.meta["license"] for d in by_type(results)[0]} == {"a.py": "MIT", "hist.py": "MIT"}
     unlicensed = make_repo(tmp_path, "bare", {"gpl.c": GPL_HEADER, "own.py": "# SPDX-License-Identifier: Apache-2.0\n" + PY, "plain.py": PY})
     results = run(unlicensed, tmp_path)
     assert reasons(results) == Counter({"license_copyleft": 1})
