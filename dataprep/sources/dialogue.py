@@ -21,6 +21,7 @@ Speakers are renamed in order of first appearance within each conversation ("Spe
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator, Literal
 
@@ -83,6 +84,10 @@ class Options:
             raise RecipeError("labels", "distinct labels", list(self.labels))
 
 
+# Everything str.splitlines() breaks on, with the spaces around it.
+_LINE_BREAKS = re.compile(r"[ \t]*[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+[ \t]*")
+
+
 class MalformedConversation(ValueError):
     """A conversation whose structure cannot be read (a message with no text field...)."""
 
@@ -94,8 +99,8 @@ def _label(index: int, opts: Options) -> str:
 
 
 def _clean(text: str, opts: Options) -> str:
-    if opts.flatten_newlines and ("\n" in text or "\r" in text):
-        text = " ".join(text.split())
+    if opts.flatten_newlines:
+        text = _LINE_BREAKS.sub(" ", text)
     return text.strip()
 
 

@@ -7,6 +7,8 @@ import gzip
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
@@ -205,3 +207,19 @@ def test_reads_every_shared_book(corpora: Path) -> None:
     emma = next(d for d in docs if d.meta["file"] == "austen/emma.txt")
     assert emma.text.startswith("EMMA") and emma.text.rstrip().endswith("FINIS")
     assert len({d.id for d in docs}) == len(docs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_text_without_markers_is_returned_unchanged(text: str) -> None:
+    assume("gutenberg" not in text.lower() and "small print" not in text.lower())
+    assert strip_gutenberg(text) == (text, {})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1))
+def test_body_between_markers_survives(body: str) -> None:
+    assume("gutenberg" not in body.lower() and "small print" not in body.lower())
+    assume(body.strip("\r\n") == body and not body.lower().lstrip().startswith(("produced", "transcribed", "e-text", "etext", "this")))
+    book = "Title: X\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n" + body + "\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
+    assert strip_gutenberg(book)[0] == body

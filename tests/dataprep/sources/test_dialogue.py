@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
@@ -200,3 +202,26 @@ def test_shared_chatterbot(corpora: Path) -> None:
     assert len(files) > 200 and len(docs) > 7000
     assert all(isinstance(r, (Document, Rejected)) for r in out)
     assert len(out) - len(docs) < 20  # a few entries YAML reads as strings, not lists
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([str(uuid.UUID(int=n * 104729)) for n in range(1, 6)]),
+                  st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), min_size=1, max_size=3)),
+        max_size=12,
+    )
+)
+def test_rendered_conversation_structure(turns_in: list) -> None:
+    senders = {s for s, _ in turns_in}
+    # Message texts that contain a sender id are out of scope: ids must not come from labels.
+    assume(not any(s in t for s in senders for _, texts in turns_in for t in texts))
+    conversation = [[{"sender": s, "text": t} for t in texts] for s, texts in turns_in]
+    turns = turns_of(conversation, Options())
+    text, n_speakers = render(turns, Options())
+    lines = text.splitlines()
+    assert len(lines) == len(turns)  # one line per turn, whatever the messages contain
+    assert all(re.match(r"Speaker [1-5]: ", line) for line in lines)
+    assert not any(s in text for s in senders)
+    assert n_speakers == len({speaker for speaker, _ in turns})
+    assert all(a[0] != b[0] for a, b in zip(turns, turns[1:]))  # consecutive turns change speaker

@@ -10,6 +10,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
@@ -291,3 +293,13 @@ def test_shared_summaries_jsonl(corpora: Path) -> None:
     docs = [r for r in out if isinstance(r, Document)]
     assert len(docs) > 5000 and len(docs) == len(out)
     assert all(d.meta["title"] for d in docs[:100])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list("ab \n'[]{}|=*#:;<>/!-&") + ["ref", "{{", "}}", "[[", "]]", "{|", "|}", "\n==",
+                                  "File:", "<ref>", "</ref>", "&amp;", "\n* ", "\n|-\n"]), max_size=80).map("".join))
+def test_wikitext_rendering_never_raises_on_markup_soup(wikitext: str) -> None:
+    text = wikitext_to_text(wikitext)
+    assert isinstance(text, str)
+    assert "\x00" not in text and "\x01" not in text  # internal markers never leak
+    assert text == text.strip()
