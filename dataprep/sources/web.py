@@ -57,9 +57,9 @@ class Options:
     ``extractor``: ``trafilatura`` (default) or ``resiliparse``. Measured on the shared WARCs by
     ``benchmarks/extractors.py``: trafilatura keeps far more of the main text (recall 0.96 vs
     0.89 on the Python docs, 0.87 vs 0.60 on the Debian Reference, whose tables and headings
-    resiliparse drops) and removes navigation as well (< 1 % left), at about 1/13 of
-    resiliparse's speed (2.4 vs 31 MB/s per core). Text quality comes first; resiliparse is the
-    choice when throughput does.
+    resiliparse drops) and removes navigation as well (< 1 % left), at about 1/14 of
+    resiliparse's speed (1.9-2.4 vs 27-31 MB of HTML per CPU-second). Text quality comes first;
+    resiliparse is the choice when throughput does.
     ``max_payload_bytes``: a response payload longer than this is dropped as ``too_large``
     without being held in memory. 10 MB: Common Crawl truncates payloads at 1 MiB, and the largest
     page in the shared WARCs is 0.3 MB, so 10 MB drops no real page while bounding a worker's
