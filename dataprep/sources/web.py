@@ -259,6 +259,11 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
             stream = _GuardedStream(open_decompressed(raw, path))
             for index, record in enumerate(ArchiveIterator(stream)):
                 position = index
+                if record.format != "warc":
+                    # warcio falls back to the legacy ARC format on anything that is not WARC,
+                    # so a text file would pass as one "record": refuse instead of guessing.
+                    yield Rejected(ctx.source, rel, position, "malformed_warc", f"not a WARC record (warcio read it as {record.format})")
+                    return
                 result = _read_record(record, rel, position, ctx.source, opts)
                 position = index + 1
                 if result is not None:

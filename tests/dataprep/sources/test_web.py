@@ -321,3 +321,13 @@ def test_shared_warcs_every_page_read_and_navigation_gone(corpora):
     assert total > 5000
     assert left / total < 0.02  # measured 0.5 % with trafilatura (docs/web-and-text.md)
     assert not any("Please donate." in d.text or "Quick search" in d.text for d in results)
+
+
+def test_non_warc_files_are_rejected(tmp_path):
+    text_file = tmp_path / "notes.warc"
+    text_file.write_bytes(b"hello, this is not a crawl\nsecond line\n")
+    binary = tmp_path / "noise.warc.gz"
+    binary.write_bytes(gzip.compress(bytes(range(256)) * 20))
+    for path in (text_file, binary):
+        (rej,) = read_all(path)
+        assert (rej.reason, rej.position) == ("malformed_warc", 0)
