@@ -23,6 +23,7 @@ whitespace changes).
 
 from __future__ import annotations
 
+import fnmatch
 import lzma
 import posixpath
 import re
@@ -30,7 +31,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from dataprep.configs import closest
@@ -97,11 +98,14 @@ _BY_EXTENSION: dict[str, str] = {ext: lang.name for lang in LANGUAGES for ext in
 _BY_FILENAME: dict[str, str] = {"Rakefile": "Ruby", "Gemfile": "Ruby"}
 
 
-def language_of(path: str) -> str | None:
+def language_of(path: str, extra: dict[str, str] | None = None) -> str | None:
     """The language of a file from its extension (case-insensitive), None if not one of the 24.
+    ``extra`` maps more extensions (lower case, with the dot) to languages, overriding the table.
 
     >>> language_of("src/Main.java"), language_of("lib/x.PY"), language_of("README.md")
     ('Java', 'Python', None)
+    >>> language_of("ui/App.vue", {".vue": "JavaScript"})
+    'JavaScript'
     """
     name = path.rsplit("/", 1)[-1]
     if name in _BY_FILENAME:
@@ -109,7 +113,10 @@ def language_of(path: str) -> str | None:
     dot = name.rfind(".")
     if dot <= 0:  # no extension, or a dotfile such as ".bashrc"
         return None
-    return _BY_EXTENSION.get(name[dot:].lower())
+    ext = name[dot:].lower()
+    if extra and ext in extra:
+        return extra[ext]
+    return _BY_EXTENSION.get(ext)
 
 
 # --- path rules ------------------------------------------------------------------------------
@@ -190,6 +197,11 @@ class Options:
       for that file: a GPL-headed file in an MIT or unlicensed repository is dropped as
       ``license_copyleft``. Catches archives without a LICENSE (a JDK ``src.zip``) and GPL code
       bundled into permissive repositories.
+    - ``exclude_paths``: shell patterns over repository-relative paths (``fnmatch``: ``*``
+      also crosses ``/``), e.g. ``["docs/*", "*/testdata/*"]``; matches are dropped as
+      ``excluded_path``.
+    - ``extensions``: more extensions for the language table, e.g. ``{".vue": "JavaScript"}``
+      (lower case, with the dot; overrides the table).
     """
 
     licenses: tuple[str, ...] = ("permissive", "unknown")
@@ -202,6 +214,8 @@ class Options:
     skip_vendored: bool = True
     skip_generated: bool = True
     file_license_headers: bool = True
+    exclude_paths: tuple[str, ...] = ()
+    extensions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.licenses:
@@ -222,6 +236,11 @@ class Options:
             raise RecipeError("min_alnum_fraction", "a number between 0 and 1", self.min_alnum_fraction)
         if self.generated_scan_lines < 0:
             raise RecipeError("generated_scan_lines", "an integer >= 0", self.generated_scan_lines)
+        for ext, language in self.extensions.items():
+            if not re.fullmatch(r"\.[a-z0-9_+#-]+", ext):
+                raise RecipeError(f"extensions.{ext}", "a lower-case extension with its dot, such as '.vue'", ext)
+            if not language:
+                raise RecipeError(f"extensions.{ext}", "a language name", language)
 
 
 # --- per-file checks (pure) ------------------------------------------------------------------
@@ -313,8 +332,8 @@ def check_path(path: str, license_class: str, options: Options) -> tuple[str | N
     """Checks that need only the path (so dropped files are never read).
 
     Returns ``(language, None)`` to read the file, ``(None, reason)`` to drop it. Reasons:
-    ``license_<class>``, ``vcs``, ``os_metadata`` (``__MACOSX/``), ``vendored``, ``generated``
-    (lockfiles and generated names),
+    ``license_<class>``, ``vcs``, ``os_metadata`` (``__MACOSX/``), ``vendored``,
+    ``excluded_path`` (``exclude_paths``), ``generated`` (lockfiles and generated names),
     ``not_code``, ``language_excluded``, ``minified`` (``*.min.js``).
 
     >>> check_path("src/app.py", "permissive", Options())
@@ -330,9 +349,11 @@ def check_path(path: str, license_class: str, options: Options) -> tuple[str | N
         return None, "os_metadata"
     if options.skip_vendored and is_vendored(path):
         return None, "vendored"
+    if options.exclude_paths and any(fnmatch.fnmatchcase(path, pattern) for pattern in options.exclude_paths):
+        return None, "excluded_path"
     if options.skip_generated and _GENERATED_NAME.search(path):
         return None, "generated"
-    language = language_of(path)
+    language = language_of(path, options.extensions)
     if language is None:
         return None, "not_code"
     if options.languages and language not in options.languages:

@@ -309,6 +309,16 @@ def test_languages_option_restricts(tmp_path):
     assert reasons(results) == Counter({"language_excluded": 1})
 
 
+def test_exclude_paths_and_extra_extensions(tmp_path):
+    repo = make_repo(tmp_path, "r", {"src/a.py": PY, "docs/conf.py": PY, "pkg/testdata/gen.py": PY, "ui/App.vue": "<template><div/></template>\n"})
+    results = run(repo, tmp_path, exclude_paths=("docs/*", "*/testdata/*"), extensions={".vue": "JavaScript"})
+    assert reasons(results) == Counter({"excluded_path": 2})
+    assert {d.meta["path"]: d.meta["language"] for d in by_type(results)[0]} == {"src/a.py": "Python", "ui/App.vue": "JavaScript"}
+    with pytest.raises(RecipeError, match="extensions"):
+        Options(extensions={"vue": "JavaScript"})
+    assert from_mapping(Options, {"extensions": {".vue": "JavaScript"}}, "s").extensions == {".vue": "JavaScript"}
+
+
 def test_ids_are_stable_and_unique(tmp_path):
     repo = make_repo(tmp_path, "r", {"LICENSE": MIT, "a.py": PY, "b/a.py": PY, "c.js": JS})
     first = run(repo, tmp_path)
