@@ -53,9 +53,9 @@ from dataprep.sources.licenses import (
 #
 # PaLM restricted code "to one of 24 common programming languages, including Java, HTML,
 # Javascript, Python, PHP, C#, XML, C++, and C" (Chowdhery et al. 2022, Section 3). The paper
-# names only those nine; the other fifteen below are the most common remaining languages of
-# GitHub (as in The Stack's and AlphaCode's selections), marked ``palm_named=False``. Extensions
-# follow github-linguist's ``languages.yml``.
+# names only those nine and does not list the rest; the other fifteen below are our choice of
+# the most used remaining languages on GitHub, marked ``palm_named=False``. Extensions follow
+# github-linguist's ``languages.yml``.
 
 
 class Language(NamedTuple):
