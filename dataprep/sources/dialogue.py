@@ -216,8 +216,7 @@ def _read_jsonl(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> 
     try:
         for position, line in enumerate(stream):
             if not line.strip():
-                yield Dropped(make_id(ctx.source, rel, position), ctx.source, "blank_line", rel, position)
-                continue
+                continue  # a blank line is no record (as in the text reader)
             try:
                 record = json.loads(line)
             except UnicodeDecodeError as e:
@@ -269,7 +268,7 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
     """Read one dialogue file: a `Document` per conversation (position: 0-based line index, or
     conversation index in a YAML file).
 
-    Yields `Dropped` ``empty_conversation`` (no message has text) and ``blank_line``;
+    Yields `Dropped` ``empty_conversation`` (no message has text);
     `Rejected` ``malformed_json``, ``undecodable`` (a line that is not UTF-8),
     ``malformed_conversation`` (unreadable structure), ``malformed_yaml`` and
     ``truncated_input`` (after every conversation before the cut).

@@ -513,8 +513,7 @@ def _read_jsonl(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> 
     try:
         for position, line in enumerate(stream):
             if not line.strip():
-                yield Dropped(make_id(ctx.source, rel, position), ctx.source, "blank_line", rel, position)
-                continue
+                continue  # a blank line is no record (as in the text reader)
             try:
                 record = json.loads(line)
             except UnicodeDecodeError as e:

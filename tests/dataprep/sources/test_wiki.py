@@ -215,12 +215,11 @@ def test_jsonl_articles(tmp_path: Path) -> None:
         ("Document", None),
         ("Rejected", "malformed_json"),
         ("Rejected", "missing_text_field"),
-        ("Dropped", "blank_line"),
-        ("Document", None),
+        ("Document", None),  # the blank line is no record
     ]
     assert out[0].text == "Quillby is a town.\n\nIt has a mill."  # kept exactly
     assert out[0].meta == {"file": "summaries.jsonl.gz", "position": 0, "title": "Quillby", "lang": "en"}
-    assert out[4].id == "wiki/summaries.jsonl.gz#4"
+    assert out[3].id == "wiki/summaries.jsonl.gz#4"  # positions are line indexes
 
 
 def test_jsonl_custom_fields_and_sniffed_format(tmp_path: Path) -> None:
