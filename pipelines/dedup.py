@@ -39,7 +39,7 @@ from dataprep.dedup.stage import (
     dropped,
     exact_group_key,
     keeper_similarity,
-    near_band_keys,
+    near_band_keys_batch,
     node_of,
     resolve_exact_group,
     stats_from_counts,
@@ -161,20 +161,43 @@ class DropExactDuplicates(beam.PTransform):
 
 
 class _BandKeysFn(_CountingDoFn):
+    """Documents are signed in batches of about 1 MB (numpy calls per batch, not per document:
+    2.7x faster on real text, see benchmarks/dedup_speed.py)."""
+
+    BATCH_CHARS = 1 << 20
+    BATCH_DOCS = 2000
+
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._batch: list[Document] = []
+        self._chars = 0
+
     def process(self, doc: Document) -> Iterator[Any]:
         self.count(("sources", doc.source, "in"))
-        keys = near_band_keys(doc, self.settings)
-        if keys == []:
-            self.count(("sources", doc.source, "no_shingles"))
-            return
-        if keys is None:
-            return
-        node = node_of(doc)
-        for key in keys:
-            yield key, node
+        self._batch.append(doc)
+        self._chars += len(doc.text)
+        if self._chars >= self.BATCH_CHARS or len(self._batch) >= self.BATCH_DOCS:
+            yield from self._flush()
+
+    def _flush(self) -> Iterator[Any]:
+        batch, self._batch, self._chars = self._batch, [], 0
+        for doc, keys in zip(batch, near_band_keys_batch(batch, self.settings)):
+            if keys == []:
+                self.count(("sources", doc.source, "no_shingles"))
+                continue
+            if keys is None:
+                continue
+            node = node_of(doc)
+            for key in keys:
+                yield key, node
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for kv in self._flush():
+            yield WindowedValue(kv, MIN_TIMESTAMP, [GlobalWindow()])
+        yield from super().finish_bundle()
 
 
 class _BucketEdgesFn(_CountingDoFn):

@@ -21,7 +21,7 @@ from dataprep.dedup.stage import (
     dropped,
     exact_group_key,
     keeper_similarity,
-    near_band_keys,
+    near_band_keys_batch,
     node_of,
     resolve_exact_group,
     stats_from_counts,
@@ -66,9 +66,9 @@ def drop_near_duplicates(docs: Iterable[Document], stage: StageSettings) -> Dedu
     by_id = {d.id: d for d in docs}
     counts: list[Count] = []
     buckets: dict[tuple[str, bytes], list] = defaultdict(list)
-    for doc in docs:
+    all_keys = near_band_keys_batch(docs, stage)
+    for doc, keys in zip(docs, all_keys):
         counts.append((("sources", doc.source, "in"), 1))
-        keys = near_band_keys(doc, stage)
         if keys == []:
             counts.append((("sources", doc.source, "no_shingles"), 1))
         for key in keys or ():

@@ -26,13 +26,13 @@ Signature
     datasketch draws them from ``numpy.random.RandomState(seed)``, so
     ``MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed `shingles` gives the same hash
     values, and `to_lean_minhash` hands a signature to ``MinHashLSH``. The (shingles × num_perm)
-    matrix is computed in blocks of `BLOCK_ROWS`, so memory stays bounded for any document.
+    matrix is computed in blocks of `BLOCK_ROWS` shingles, so memory stays bounded for any document.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import xxhash
@@ -55,7 +55,7 @@ LENGTH_SALT = 0x165667B19E3779F9
 
 # Characters of text processed per chunk; bounds the temporaries of a 50 MB document.
 CHUNK_CHARS = 1 << 18
-# Rows of the (shingles x num_perm) matrix per block: 8192 x 128 x 4 B = 4 MiB.
+# Shingles per block of the (num_perm x shingles) matrix: 128 x 8192 x 4 B = 4 MiB.
 BLOCK_ROWS = 8192
 
 _WORD_BYTE = np.zeros(256, dtype=bool)
@@ -109,16 +109,18 @@ def _powers_for(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _powers(size)
 
 
-def _token_hashes(data: bytes) -> np.ndarray:
-    """Hashes of the tokens of already case-folded UTF-8 ``data``, in order (uint64)."""
+def _token_hashes(data: bytes, with_starts: bool = False) -> Any:
+    """Hashes of the tokens of already case-folded UTF-8 ``data``, in order (uint64); with
+    ``with_starts``, also the byte offset where each token starts."""
+    empty = np.empty(0, dtype=U64)
     if not data:
-        return np.empty(0, dtype=U64)
+        return (empty, np.empty(0, dtype=np.int64)) if with_starts else empty
     b = np.frombuffer(data, dtype=np.uint8)
     word = _WORD_BYTE[b]
     edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts = np.flatnonzero(edges == 1)
     if starts.size == 0:
-        return np.empty(0, dtype=U64)
+        return (empty, starts) if with_starts else empty
     ends = np.flatnonzero(edges == -1)
     pw, inv = _powers_for(b.size + 1)
     cum = np.empty(b.size + 1, dtype=U64)
@@ -127,7 +129,8 @@ def _token_hashes(data: bytes) -> np.ndarray:
     np.cumsum((b.astype(U64) + U64(1)) * pw[: b.size], dtype=U64, out=cum[1:])
     raw = (cum[ends] - cum[starts]) * inv[starts]
     lengths = (ends - starts).astype(U64)
-    return fmix64(raw ^ (lengths * U64(LENGTH_SALT)))
+    hashes = fmix64(raw ^ (lengths * U64(LENGTH_SALT)))
+    return (hashes, starts) if with_starts else hashes
 
 
 def _combine(tokens: np.ndarray, n: int) -> np.ndarray:
@@ -305,12 +308,106 @@ def signature_of_hashes(chunks: Sequence[np.ndarray] | Iterator[np.ndarray], num
     An empty input gives all ``2^32 - 1`` (datasketch's empty MinHash).
     """
     a, b = permutations(num_perm, seed)
+    a_col, b_col = a[:, None], b[:, None]
     sig = np.full(num_perm, MASK32, dtype=U32)
+    buf = None
     for chunk in chunks:
         for lo in range(0, chunk.size, BLOCK_ROWS):
             h = fmix32((chunk[lo : lo + BLOCK_ROWS] & U64(MASK32)).astype(U32))
-            np.minimum(sig, (h[:, None] * a[None, :] + b[None, :]).min(axis=0), out=sig)
+            if buf is None or buf.shape[1] < h.size:
+                buf = np.empty((num_perm, min(BLOCK_ROWS, max(h.size, 256))), dtype=U32)
+            # (num_perm x shingles) with the reduction along the contiguous axis, in place in a
+            # reused buffer: 2.7x faster than (shingles x num_perm) with fresh temporaries.
+            t = buf[:, : h.size]
+            np.multiply(a_col, h[None, :], out=t)
+            np.add(t, b_col, out=t)
+            np.minimum(sig, t.min(axis=1), out=sig)
     return sig
+
+
+# Documents at most this long are signed together by `signatures`; longer ones stream alone.
+BATCH_DOC_CHARS = 1 << 20
+
+
+def _char_bytes(text: str) -> np.ndarray:
+    """Whitespace-collapsed, stripped UTF-8 bytes of a (not huge) text, as char shingles see it."""
+    raw = np.frombuffer(text.strip(" \t\n\r\x0b\x0c").encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return _collapse_spaces(raw, False) if raw.size else raw
+
+
+def _batch_shingles(texts: Sequence[str], shingle: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of many short texts at once: ``(hashes, doc index)``, grouped by document
+    in order. Texts are concatenated with a separator and windows crossing a boundary removed,
+    so the numpy calls are per batch, not per document."""
+    if shingle == "word":
+        enc = [t.casefold().encode("utf-8", "surrogatepass") for t in texts]
+        data = b"\n".join(enc)  # "\n" is not a word byte: no token spans two documents
+        starts = np.zeros(len(enc), dtype=np.int64)
+        if len(enc) > 1:
+            starts[1:] = np.cumsum([len(e) + 1 for e in enc[:-1]])
+        units, tok_start = _token_hashes(data, with_starts=True)
+        unit_doc = np.searchsorted(starts, tok_start, side="right") - 1
+    else:
+        parts = [_char_bytes(t) for t in texts]
+        sizes = np.array([p.size for p in parts], dtype=np.int64)
+        units = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint8)
+        unit_doc = np.repeat(np.arange(len(parts)), sizes)
+    counts = np.bincount(unit_doc, minlength=len(texts)) if unit_doc.size else np.zeros(len(texts), dtype=np.int64)
+    hashes, docs = [], []
+    if units.size >= n:
+        m = units.size - n + 1
+        if shingle == "word":
+            g = _combine(units, n)
+        else:
+            packed = units[:m].astype(U64)
+            for k in range(1, n):
+                packed = (packed << U64(8)) | units[k : k + m].astype(U64)
+            g = fmix64(packed ^ U64(n << 56))
+        valid = unit_doc[:m] == unit_doc[n - 1 :]
+        hashes.append(g[valid])
+        docs.append(unit_doc[:m][valid])
+    # A document with fewer units than n has one shingle of all of them (rare: a Python loop).
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    for d in np.flatnonzero((counts > 0) & (counts < n)):
+        seg = units[offsets[d] : offsets[d + 1]]
+        if shingle == "word":
+            hashes.append(_combine(seg, seg.size))
+        else:
+            hashes.append(fmix64(np.array([int.from_bytes(seg.tobytes(), "big")], dtype=U64) ^ U64(seg.size << 56)))
+        docs.append(np.array([d]))
+    if not hashes:
+        return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
+    h, d = np.concatenate(hashes), np.concatenate(docs)
+    order = np.argsort(d, kind="stable")
+    return h[order], d[order]
+
+
+def signatures(texts: Sequence[str], settings: DedupSettings = DedupSettings()) -> np.ndarray:
+    """Signatures of many documents, ``uint32[len(texts), num_perm]``, equal row for row to
+    `signature` but computed a batch at a time (documents longer than `BATCH_DOC_CHARS` are
+    signed alone, streaming)."""
+    a, b = permutations(settings.num_perm, settings.minhash_seed)
+    a_col, b_col = a[:, None], b[:, None]
+    out = np.full((len(texts), settings.num_perm), MASK32, dtype=U32)
+    small = [i for i, t in enumerate(texts) if len(t) <= BATCH_DOC_CHARS]
+    for i in sorted(set(range(len(texts))) - set(small)):
+        out[i] = signature(texts[i], settings)
+    if not small:
+        return out
+    hashes, doc = _batch_shingles([texts[i] for i in small], settings.shingle, settings.ngram)
+    small_idx = np.array(small)
+    buf = np.empty((settings.num_perm, BLOCK_ROWS), dtype=U32)
+    for lo in range(0, hashes.size, BLOCK_ROWS):
+        h = fmix32((hashes[lo : lo + BLOCK_ROWS] & U64(MASK32)).astype(U32))
+        d = doc[lo : lo + BLOCK_ROWS]
+        t = buf[:, : h.size]
+        np.multiply(a_col, h[None, :], out=t)
+        np.add(t, b_col, out=t)
+        seg = np.flatnonzero(np.diff(d, prepend=-1))  # first shingle of each document in the block
+        mins = np.minimum.reduceat(t, seg, axis=1)
+        rows = small_idx[d[seg]]
+        out[rows] = np.minimum(out[rows], mins.T)
+    return out
 
 
 def signature(text: str, settings: DedupSettings = DedupSettings()) -> np.ndarray:

@@ -13,12 +13,12 @@ exact duplicates), ``stage`` ``"exact"`` or ``"near"``.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from dataprep.dedup.components import Node, bucket_edges, keeper_key
 from dataprep.dedup.config import StageSettings
 from dataprep.dedup.exact import exact_key
-from dataprep.dedup.minhash import band_keys, is_empty_signature, signature
+from dataprep.dedup.minhash import band_keys, is_empty_signature, signatures
 from dataprep.dedup.verify import is_duplicate, pair_metric, similarity
 from dataprep.records import Document, Dropped
 
@@ -77,17 +77,25 @@ def resolve_exact_group(docs: Iterable[Document]) -> Iterator[tuple[str, Any]]:
 # ---- near -----------------------------------------------------------------------------------
 
 
-def near_band_keys(doc: Document, stage: StageSettings) -> list[tuple[str, bytes]] | None:
-    """The LSH band keys of a document (``(scope, key)`` pairs), ``[]`` when it has no shingle,
-    None when near dedup is off for its source."""
-    s = stage.for_source(doc.source)
-    if not s.near:
-        return None
-    sig = signature(doc.text, s)
-    if is_empty_signature(sig):
-        return []
-    scope = scope_of(doc, stage)
-    return [(scope, k) for k in band_keys(sig, s.bands, s.rows)]
+def near_band_keys_batch(docs: Sequence[Document], stage: StageSettings) -> list[list[tuple[str, bytes]] | None]:
+    """The LSH band keys of each document (``(scope, key)`` pairs): ``[]`` when it has no
+    shingle, None when near dedup is off for its source. Signatures are computed per batch (see
+    `dataprep.dedup.minhash.signatures`), several times faster than one at a time on short texts."""
+    out: list[list[tuple[str, bytes]] | None] = [None] * len(docs)
+    groups: dict[Any, list[int]] = {}
+    for i, d in enumerate(docs):
+        s = stage.for_source(d.source)
+        if s.near:
+            groups.setdefault(s, []).append(i)
+    for s, idx in groups.items():
+        sigs = signatures([docs[i].text for i in idx], s)
+        for i, sig in zip(idx, sigs):
+            if is_empty_signature(sig):
+                out[i] = []
+            else:
+                scope = scope_of(docs[i], stage)
+                out[i] = [(scope, k) for k in band_keys(sig, s.bands, s.rows)]
+    return out
 
 
 def bucket_to_edges(scope: str, members: Iterable[Node], stage: StageSettings) -> tuple[list[tuple[Node, Node]], list[Count]]:

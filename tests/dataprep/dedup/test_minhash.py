@@ -145,3 +145,16 @@ def test_fifty_megabyte_document_is_bounded_in_memory_and_time() -> None:
     # Temporaries are per chunk (2^18 chars) and per block of rows, not per document:
     # far below the 8M x 32 x 4 B = 1 GB a whole-document matrix would take.
     assert peak < 200_000_000, peak
+
+
+@pytest.mark.parametrize("mode,n", [("word", 5), ("word", 1), ("char", 5), ("char", 8)])
+def test_batched_signatures_equal_one_at_a_time(mode: str, n: int) -> None:
+    import random
+
+    from dataprep.dedup.minhash import signatures
+
+    rng = random.Random(n)
+    words = ["a", "bb", "Ünï", "日本", "x1", "_y", "—", "😀", "\n", "  "]
+    texts = ["", " ", "one", "two words", "!!!"] + [" ".join(rng.choice(words) for _ in range(rng.randint(0, 60))) for _ in range(200)]
+    s = DedupSettings(shingle=mode, ngram=n)
+    assert np.array_equal(signatures(texts, s), np.stack([signature(t, s) for t in texts]))
