@@ -46,7 +46,7 @@ MANIFEST_FILE = "vocab.json"
 VOCAB_FORMAT = "dataprep-vocab v1"
 # Bumped whenever sampling or training changes what a recipe produces, so an old vocabulary is
 # not mistaken for an up-to-date one.
-TRAINER_REVISION = 2
+TRAINER_REVISION = 3
 HASH_SPACE = 1 << 64
 _TOO_LARGE = re.compile(r"Vocabulary size (?:is )?too high \((\d+)\)\. Please set it to a value <= (\d+)")
 _TOO_LARGE_BPE = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
@@ -320,10 +320,25 @@ def trainer_options(cfg: VocabConfig, vocab_size: int | None = None) -> dict[str
         "unk_id": cfg.unk_id,
         "bos_id": cfg.bos_id,
         "control_symbols": list(cfg.control_symbols()),
+        # Every character of a special piece's text gets its own piece, so a literal "</s>" or
+        # "<0x41>" in text always has a spelling out of normal pieces and is encoded as text by
+        # the Hugging Face export too (see vocab.export).
+        "required_chars": required_chars(cfg),
         "hard_vocab_limit": True,
         "vocabulary_output_piece_score": True,
         "minloglevel": 2,
     }
+
+
+def required_chars(cfg: VocabConfig) -> str:
+    """The characters of every special piece's text (``<unk>``, ``</s>``, ``<0xAB>``, sentinels,
+    reserved symbols), sorted.
+
+    >>> required_chars(VocabConfig(sentinels=0, reserved_symbols=()))
+    '/0123456789<>ABCDEFadknpsux'
+    """
+    texts = ["<unk>", "<s>", "</s>", "<pad>", "<0x0123456789ABCDEF>", *cfg.control_symbols()]
+    return "".join(sorted({c for t in texts for c in t}))
 
 
 def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
