@@ -150,6 +150,12 @@ def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
     assert doc.meta["encoding"] == "utf-8"
 
 
+def test_utf16_book(tmp_path: Path) -> None:
+    text = "The lamp keeper counted the ships — every evening.\n" * 30
+    doc = _read_one(tmp_path, "utf16.txt", text.encode("utf-16"))
+    assert doc.text == text and doc.meta["encoding"] == "utf_16"
+
+
 def test_undecodable_book_is_rejected(tmp_path: Path) -> None:
     # Bytes with no text encoding that fits: NULs and control bytes mixed with invalid UTF-8.
     data = bytes(range(256)) * 40

@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -179,9 +180,14 @@ def test_full_history_dump_keeps_the_last_revision(tmp_path: Path) -> None:
     assert doc.text == "New text of the town." and doc.meta["revision_id"] == 99
 
 
-def test_bz2_dump(tmp_path: Path) -> None:
-    out = _read(tmp_path, "dump.xml.bz2", bz2.compress(dump(PAGES).encode()))
-    assert [type(r).__name__ for r in out].count("Document") == 2
+def test_compressed_dumps(tmp_path: Path) -> None:
+    for name, data in [
+        ("dump.xml.bz2", bz2.compress(dump(PAGES).encode())),
+        ("dump.xml.gz", gzip.compress(dump(PAGES).encode())),
+        ("dump.xml.zst", zstandard.ZstdCompressor().compress(dump(PAGES).encode())),
+    ]:
+        out = _read(tmp_path, name, data)
+        assert [type(r).__name__ for r in out].count("Document") == 2, name
 
 
 def test_truncated_bz2_dump_keeps_what_was_read(tmp_path: Path) -> None:
