@@ -26,10 +26,19 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 
-def recipe_for(corpora: Path, tmp: Path) -> Path:
+def recipe_for(corpora: Path, tmp: Path, dedup: bool) -> Path:
+    """The integration tests' all-corpora recipe; without dedup for the like-for-like ratio
+    (the plain loop reads, cleans, filters and writes, but does not deduplicate)."""
+    import yaml
+
     from tests.integration.test_build_integration import corpora_recipe
 
-    return corpora_recipe(corpora, tmp)
+    path = corpora_recipe(corpora, tmp, name="dedup.yaml" if dedup else "nodedup.yaml")
+    data = yaml.safe_load(path.read_text())
+    if not dedup:
+        data["dedup"] = {"exact": False, "near": False}
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 # ---- children ---------------------------------------------------------------------------------
@@ -158,7 +167,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--child", choices=["plain", "pipeline1", "pipeline2"])
+    ap.add_argument("--child", choices=["plain", "pipeline1", "pipeline2", "dedup1"])
     ap.add_argument("--recipe")
     ap.add_argument("--out")
     a = ap.parse_args()
@@ -170,21 +179,28 @@ def main() -> None:
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-build-"))
-    recipe = recipe_for(Path(a.corpora), tmp)
+    recipe = recipe_for(Path(a.corpora), tmp, dedup=False)
+    with_dedup = recipe_for(Path(a.corpora), tmp, dedup=True)
     size = input_bytes(recipe)
+    modes = ("plain", "pipeline1", "pipeline2", "dedup1")
     best: dict[str, tuple[float, int]] = {}
     for _ in range(a.repeat):
-        for mode in ("plain", "pipeline1", "pipeline2"):
-            secs, peak = measure(mode, recipe, tmp)
+        for mode in modes:
+            secs, peak = measure(mode, with_dedup if mode == "dedup1" else recipe, tmp)
             prev = best.get(mode)
             best[mode] = (min(secs, prev[0]) if prev else secs, max(peak, prev[1]) if prev else peak)
     plain = best["plain"][0]
     print(f"input: {size / 1e6:.1f} MB over {a.corpora} (best of {a.repeat}, runs interleaved)")
-    print(f"{'mode':<22}{'seconds':>9}{'MB/s':>8}{'peak MB':>9}{'vs plain':>10}")
-    labels = {"plain": "plain loop (reference)", "pipeline1": "build, 1 worker", "pipeline2": "build, 2 workers"}
-    for mode in ("plain", "pipeline1", "pipeline2"):
+    print(f"{'mode':<24}{'seconds':>9}{'MB/s':>8}{'peak MB':>9}{'vs plain':>10}")
+    labels = {
+        "plain": "plain loop (reference)",
+        "pipeline1": "build, 1 worker",
+        "pipeline2": "build, 2 workers",
+        "dedup1": "build+dedup, 1 worker",
+    }
+    for mode in modes:
         secs, peak = best[mode]
-        print(f"{labels[mode]:<22}{secs:>9.1f}{size / 1e6 / secs:>8.2f}{peak / 1e6:>9.0f}{secs / plain:>9.2f}x")
+        print(f"{labels[mode]:<24}{secs:>9.1f}{size / 1e6 / secs:>8.2f}{peak / 1e6:>9.0f}{secs / plain:>9.2f}x")
     print(f"2 workers vs 1: {best['pipeline1'][0] / best['pipeline2'][0]:.2f}x faster")
     print(json.dumps({m: {"seconds": round(s, 2), "peak_bytes": p} for m, (s, p) in best.items()}))
 

@@ -52,7 +52,9 @@ def test_every_source_yields_documents_and_balances(full_build):
         assert s["kept"] > 0, name
         assert s["read"] == s["kept"] + sum(s["dropped"].values()) + sum(s["rejected"].values()), name
     assert manifest["sources"]["dialogue"]["read"] == 7168  # every conversation of chitchat
-    assert manifest["sources"]["dialogue"]["kept"] > 6000  # ~700 are a greeting or two, under min_chars
+    dialogue = manifest["sources"]["dialogue"]
+    # ~700 are a greeting or two (under min_chars); ~500 more are near-duplicate small talk.
+    assert dialogue["kept"] > 5500 and dialogue["dropped"]["too_short"] > 500
     news = manifest["sources"]["news"]
     assert news["read"] == 300 and news["kept"] > 250  # Gopher rules may drop a few short items
 
