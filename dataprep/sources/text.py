@@ -3,12 +3,13 @@
 - ``text``: one document per file (``unit: file``) or per non-blank line (``unit: line``);
 - ``jsonl``: one document per non-blank line, the text under ``text_field``; ``id_field`` and
   ``meta_fields`` are copied into meta;
-- ``parquet``: one document per row, read a row group at a time, same fields as JSONL.
+- ``parquet``: one document per row, read in batches of rows (never a whole row group), same
+  fields as JSONL.
 
 ``format: auto`` picks by extension after stripping ``.gz``/``.bz2``/``.zst``: ``.jsonl``,
 ``.ndjson``, ``.json`` -> jsonl; ``.parquet``, ``.pq`` -> parquet; anything else -> text.
 
-Records stream one at a time: memory holds one line (or one row group, or for ``unit: file``
+Records stream one at a time: memory holds one line (or one batch of rows, or for ``unit: file``
 the one document) whatever the file's size. Positions are 1-based line numbers for ``jsonl``
 and ``unit: line`` (what an editor shows), 0-based row indexes for Parquet, 0 for ``unit: file``.
 
@@ -37,6 +38,8 @@ EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet
 # Meta keys the reader sets itself; a meta_fields entry may not overwrite them.
 RESERVED_META = ("file", "position", "record_id", "decode_errors")
 DETAIL_CHARS = 200
+# Rows decoded to Python at a time: 1024 rows of 5 KB documents hold about 5 MB.
+PARQUET_BATCH_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,7 @@ def _record_to_document(
 
 
 def _read_parquet(fs: FileSystem, path: str, rel: str, source: str, opts: Options) -> Iterator[ReadResult]:
-    """Rows of a Parquet file, one row group in memory at a time, only the needed columns."""
+    """Rows of a Parquet file, `PARQUET_BATCH_ROWS` rows in memory at a time, only the needed columns."""
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -296,11 +299,11 @@ def _read_parquet(fs: FileSystem, path: str, rel: str, source: str, opts: Option
                 return
             wanted = [opts.text_field, *([opts.id_field] if opts.id_field else []), *opts.meta_fields]
             columns = [c for c in dict.fromkeys(wanted) if c in names]
-            for group in range(pf.num_row_groups):
-                table = pf.read_row_group(group, columns=columns)
-                values = {c: table.column(c).to_pylist() for c in columns}
-                del table
-                for i in range(len(values[opts.text_field])):
+            # Batches rather than whole row groups: writers default to row groups of a million
+            # rows (pyarrow) or 128 MB, which as Python strings would be several times larger.
+            for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+                values = {c: batch.column(c).to_pylist() for c in columns}
+                for i in range(batch.num_rows):
                     obj = {c: values[c][i] for c in columns}
                     errors = 0
                     if isinstance(obj[opts.text_field], bytes):  # a binary column holding text

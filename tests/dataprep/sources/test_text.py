@@ -214,7 +214,8 @@ def test_format_auto_and_forced(tmp_path):
 # --- Parquet -------------------------------------------------------------------------------------------
 
 
-def test_parquet_row_groups_fields_and_meta(tmp_path):
+def test_parquet_row_groups_fields_and_meta(tmp_path, monkeypatch):
+    monkeypatch.setattr(text, "PARQUET_BATCH_ROWS", 2)  # batches that straddle row groups
     path = tmp_path / "p.parquet"
     table = pa.table(
         {
