@@ -108,10 +108,16 @@ _BLOCK_TAGS = frozenset({"p", "div", "blockquote", "center", "poem", "pre", "ul"
 _TEXT_TEMPLATES_LAST = frozenset({"lang", "transl", "transliteration"})
 _TEXT_TEMPLATES_FIRST = frozenset(
     {"nowrap", "nobr", "small", "smaller", "big", "larger", "em", "strong", "sc", "smallcaps", "small caps",
-     "not a typo", "sic", "nobold", "noitalic", "nbsp", "mvar", "math", "var", "abbr", "keypress", "lang-x",
+     "not a typo", "sic", "nobold", "noitalic", "nbsp", "mvar", "math", "var", "abbr", "keypress",
      "linktext", "visible anchor", "vanchor", "text", "serif", "sans-serif", "script", "ill", "interlanguage link",
-     "nq", "nastaliq"}
+     "nq", "nastaliq", "ipa", "flag", "flagcountry", "nihongo", "nihongo2", "lang-rtl"}
 )
+# Block quotations: their text is article content, on a paragraph of its own.
+_QUOTE_TEMPLATES = frozenset({"quote", "quotation", "cquote", "blockquote", "quote box", "poemquote"})
+# Chemical formulas: the parameters joined ({{chem|H|2|O}} -> H2O).
+_JOIN_TEMPLATES = frozenset({"chem", "chem2", "ce"})
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 _INTERLANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,8})*$|^simple$")
 _MAGIC_WORD = re.compile(r"__[A-Z]{3,}__")
 _EMPTY_PARENS = re.compile(r"[ \t]*\([\s,;:]*\)")
@@ -142,6 +148,19 @@ def _template_text(tpl: Template, ctx: "_Render") -> str | None:
         return ctx.render(positional[-1].value)
     if name in _TEXT_TEMPLATES_FIRST and positional:
         return ctx.render(positional[0].value)
+    if name in _QUOTE_TEMPLATES:
+        text = tpl.get("text").value if tpl.has("text") else (positional[0].value if positional else None)
+        return "\n\n" + ctx.render(text).strip() + "\n\n" if text is not None else None
+    if name in _JOIN_TEMPLATES and positional:
+        return "".join(ctx.render(p.value).strip() for p in positional)
+    if name == "as of" and positional:
+        # {{As of|2010}} -> "As of 2010"; {{As of|2010|5}} -> "As of May 2010".
+        year = str(positional[0].value).strip()
+        month = str(positional[1].value).strip() if len(positional) > 1 else ""
+        if month.isdigit() and 1 <= int(month) <= 12:
+            year = f"{_MONTHS[int(month) - 1]} {year}"
+        lead = "as of" if tpl.has("lc") else "As of"
+        return f"{lead} {year}"
     if name in ("convert", "cvt") and len(positional) >= 2:
         # {{convert|5|km|mi}} -> "5 km"; {{convert|5|-|7|km}} -> "5-7 km".
         values = [str(p.value).strip() for p in positional]
@@ -306,7 +325,9 @@ def _is_text_template(name: str) -> bool:
         name in _TEXT_TEMPLATES_FIRST
         or name in _TEXT_TEMPLATES_LAST
         or name.startswith("lang-")
-        or name in ("convert", "cvt")
+        or name in ("convert", "cvt", "as of")
+        or name in _QUOTE_TEMPLATES
+        or name in _JOIN_TEMPLATES
     )
 
 

@@ -248,7 +248,9 @@ def test_xml_format_sniffed_without_extension(tmp_path: Path) -> None:
         ("[http://example.org Example site] and [http://bare.example.org]", "Example site and"),
         ("a<br/>b", "a\nb"),
         ("{{nowrap|5 km}} long", "5 km long"),
-        ("Paris ({{IPA-fr|paʁi}}) is a city.", "Paris is a city."),
+        ("Paris ({{IPA-fr|paʁi}}) is a city.", "Paris is a city."),  # pronunciation guides go
+        ("Water is {{chem|H|2|O}}, {{IPA|*ʄ}}, {{As of|2010|5}}.", "Water is H2O, *ʄ, As of May 2010."),
+        ("Said:\n{{quote|text=To be or not.|sign=X}}\nAfter.", "Said:\n\nTo be or not.\n\nAfter."),
         ("__NOTOC__Text", "Text"),
         ("Text.\n\n\n\nMore.", "Text.\n\nMore."),
         ("== Empty ==\n{{main|X}}\n== Full ==\nBody.", "Full\nBody."),
