@@ -12,7 +12,9 @@ One WARC record at a time (memory bounded by the largest record, capped by
 - ``warcinfo``, ``request``, ``metadata``, ``revisit`` and ``resource`` records are not candidate
   documents and yield nothing;
 - a truncated or corrupt file ends in one `Rejected` (``truncated_input`` or ``malformed_warc``)
-  after everything readable before the cut was yielded.
+  after everything readable before the cut was yielded; a page whose HTTP Content-Encoding does
+  not decode is rejected as ``content_encoding``, one the extractor fails on as
+  ``extraction_failed``, and reading goes on.
 
 Charset: the byte-order mark, then the HTTP ``Content-Type`` header, then the HTML ``<meta
 charset>``/``http-equiv`` declaration, then detection (charset-normalizer), then UTF-8. Bytes
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
@@ -231,6 +234,29 @@ def _is_cut(record: Any) -> bool:
     return remaining is None or (remaining > 0 and not record.raw_stream.read(1))
 
 
+def _read_payload(record: Any, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the HTTP body, with transfer and content encodings undone
+    (more than ``limit`` bytes back means the payload is too large)."""
+    http = record.http_headers
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http else ""
+    if encoding != "br":
+        return record.content_stream().read(limit + 1)
+    # warcio's own brotli path sets an attribute that brotli >= 1.1's Decompressor refuses, so a
+    # valid brotli page would crash it: undo the transfer encoding with warcio, brotli here.
+    import brotli
+
+    chunked = (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked"
+    body = ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
+    compressed = body.read(limit + 1)
+    if len(compressed) > limit:
+        return compressed
+    decompressor = brotli.Decompressor()
+    try:
+        return decompressor.process(compressed, output_buffer_limit=limit + 1)
+    except TypeError:  # brotli < 1.1 has no output limit
+        return decompressor.process(compressed)
+
+
 def _record_meta(record: Any, rel: str, position: int) -> dict[str, Any]:
     headers = record.rec_headers
     return {
@@ -300,7 +326,13 @@ def _read_record(record: Any, rel: str, position: int, source: str, opts: Option
     content_type = http.get_header("Content-Type")
     if mime_type(content_type) and not is_html(content_type, b""):
         return Dropped(doc_id, source, "not_html", rel, position)
-    payload = record.content_stream().read(opts.max_payload_bytes + 1)
+    try:
+        payload = _read_payload(record, opts.max_payload_bytes)
+    except WARC_ERRORS:
+        raise  # the file itself is cut: reported by `read`
+    except Exception as e:  # noqa: BLE001 - a page whose Content-Encoding does not decode is rejected, the run goes on
+        encoding = http.get_header("Content-Encoding")
+        return Rejected(source, rel, position, "content_encoding", f"Content-Encoding {encoding}: {type(e).__name__}: {e}"[:300])
     if len(payload) > opts.max_payload_bytes:
         return Dropped(doc_id, source, "too_large", rel, position)
     if _is_cut(record):

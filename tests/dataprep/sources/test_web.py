@@ -331,3 +331,32 @@ def test_non_warc_files_are_rejected(tmp_path):
     for path in (text_file, binary):
         (rej,) = read_all(path)
         assert (rej.reason, rej.position) == ("malformed_warc", 0)
+
+
+def _encoded(tmp_path: Path, encoding: str, body: bytes, chunked: bool = False) -> Path:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", encoding)]
+    if chunked:
+        headers.append(("Transfer-Encoding", "chunked"))
+        body = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 100]), body[i : i + 100]) for i in range(0, len(body), 100)) + b"0\r\n\r\n"
+    http = StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record("https://x.example/", "response", payload=io.BytesIO(body), length=len(body), http_headers=http))
+    path = tmp_path / f"{encoding}-{chunked}.warc"
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_content_encodings_are_undone(tmp_path, chunked):
+    brotli = pytest.importorskip("brotli")
+    html = page(f"<p>{PROSE}</p>").encode()
+    for encoding, body in (("gzip", gzip.compress(html)), ("br", brotli.compress(html))):
+        (doc,) = read_all(_encoded(tmp_path, encoding, body, chunked))
+        assert "eleven volumes" in doc.text, encoding
+
+
+def test_broken_content_encoding_is_rejected_and_reading_goes_on(tmp_path):
+    pytest.importorskip("brotli")
+    (rej,) = read_all(_encoded(tmp_path, "br", b"definitely not brotli"))
+    assert rej.reason == "content_encoding" and rej.detail.startswith("Content-Encoding br:")
