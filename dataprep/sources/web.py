@@ -43,7 +43,7 @@ EXTRACTORS = ("trafilatura", "resiliparse")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # WHATWG Encoding Standard: these labels mean windows-1252 in a browser, a superset that decodes
 # the 0x80-0x9F range pages labelled "latin-1" actually use.
-WHATWG_ALIASES = {"latin_1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252", "utf_16": "utf-8"}
+WHATWG_ALIASES = {"latin_1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252"}
 # The HTML standard's prescan looks at the first 1024 bytes; real pages put long <link>/<script>
 # runs before their <meta>, so look a little further.
 META_PRESCAN_BYTES = 4096
@@ -119,7 +119,10 @@ def meta_charset(head: bytes) -> str | None:
     'koi8_r'
     """
     m = META_CHARSET.search(head[:META_PRESCAN_BYTES])
-    return normalise_charset(m.group(1)) if m else None
+    charset = normalise_charset(m.group(1)) if m else None
+    # A <meta> readable as ASCII cannot be in UTF-16: the HTML standard reads such a
+    # declaration as UTF-8.
+    return "utf-8" if charset and charset.startswith("utf_16") else charset
 
 
 def detect_charset(data: bytes) -> str | None:

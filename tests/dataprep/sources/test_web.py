@@ -360,3 +360,10 @@ def test_broken_content_encoding_is_rejected_and_reading_goes_on(tmp_path):
     pytest.importorskip("brotli")
     (rej,) = read_all(_encoded(tmp_path, "br", b"definitely not brotli"))
     assert rej.reason == "content_encoding" and rej.detail.startswith("Content-Encoding br:")
+
+
+def test_utf16_meta_means_utf8_but_utf16_header_is_honoured():
+    assert web.meta_charset(b'<meta charset="utf-16">') == "utf-8"
+    html = "<html><body><p>Grüße aus dem Leuchtturm</p></body></html>"
+    text, charset, where, _ = web.decode_html(html.encode("utf-16-le"), "text/html; charset=utf-16le")
+    assert (text, charset, where) == (html, "utf_16_le", "http")
