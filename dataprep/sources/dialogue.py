@@ -56,6 +56,9 @@ class Options:
     sentence-like fragments; a space keeps the turn on one line and reads as prose).
     ``flatten_newlines`` (true): newlines inside a message become spaces, so every line of the
     document starts with a label and a message cannot fake another speaker's line.
+    ``min_turns`` (1): conversations with fewer turns are dropped as ``too_few_turns``. 1 keeps
+    everything with text; 2 keeps only exchanges (44% of the shared chitchat conversations,
+    3,150 of 7,168, are a single turn of one sender, 1,812 of them a single message).
     """
 
     format: Literal["auto", "jsonl", "chatterbot"] = "auto"
@@ -69,8 +72,11 @@ class Options:
     label_separator: str = ": "
     message_separator: str = " "
     flatten_newlines: bool = True
+    min_turns: int = 1
 
     def __post_init__(self) -> None:
+        if self.min_turns < 1:
+            raise RecipeError("min_turns", "an integer >= 1", self.min_turns)
         if "{n}" not in self.label_template:
             raise RecipeError("label_template", "a string containing {n} (the speaker's number)", self.label_template)
         try:
@@ -196,6 +202,8 @@ def _conversation_result(
         return Rejected(ctx.source, rel, position, "malformed_conversation", str(e))
     if not turns:
         return Dropped(doc_id, ctx.source, "empty_conversation", rel, position)
+    if len(turns) < opts.min_turns:
+        return Dropped(doc_id, ctx.source, "too_few_turns", rel, position)
     text, num_speakers = render(turns, opts)
     meta: dict[str, Any] = {"file": rel, "position": position}
     if record is not None:
@@ -268,7 +276,7 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
     """Read one dialogue file: a `Document` per conversation (position: 0-based line index, or
     conversation index in a YAML file).
 
-    Yields `Dropped` ``empty_conversation`` (no message has text);
+    Yields `Dropped` ``empty_conversation`` (no message has text) and ``too_few_turns``;
     `Rejected` ``malformed_json``, ``undecodable`` (a line that is not UTF-8),
     ``malformed_conversation`` (unreadable structure), ``malformed_yaml`` and
     ``truncated_input`` (after every conversation before the cut).

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
 from dataprep.fs import LocalFileSystem
-from dataprep.records import Document, Rejected
+from dataprep.records import Document, Dropped, Rejected
 from dataprep.sources import ReadContext
 from dataprep.sources.dialogue import Options, read, render, turns_of
 
@@ -88,6 +88,13 @@ def test_flat_messages_are_merged_by_speaker(tmp_path: Path) -> None:
     assert "u_17" not in out[0].text
     assert out[1].text == "A: Hi\nB: Hello!"
     assert "conversation_id" not in out[1].meta
+
+
+def test_min_turns(tmp_path: Path) -> None:
+    lines = [chitchat_line("one", [("a", ["hello?", "anyone?"])]), chitchat_line("two", [("a", ["hi"]), ("b", ["hey"])])]
+    out = _read(tmp_path, "c.jsonl", "\n".join(lines).encode(), min_turns=2)
+    assert isinstance(out[0], Dropped) and out[0].reason == "too_few_turns"
+    assert isinstance(out[1], Document)
 
 
 def test_custom_label_template_and_separators(tmp_path: Path) -> None:
@@ -176,6 +183,8 @@ def test_options_are_validated() -> None:
         from_mapping(Options, {"label_template": "{n} {name}"})
     with pytest.raises(RecipeError, match="labels"):
         from_mapping(Options, {"labels": ["A", "A"]})
+    with pytest.raises(RecipeError, match="min_turns"):
+        from_mapping(Options, {"min_turns": 0})
     with pytest.raises(RecipeError, match="format"):
         from_mapping(Options, {"format": "csv"})
 
