@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dataprep.configs import from_mapping
 from dataprep.errors import RecipeError
@@ -273,3 +275,35 @@ def test_options_validation():
         text.Options(meta_fields=("text",))
     with pytest.raises(RecipeError, match="text_field"):
         text.Options(text_field="")
+
+
+# --- round trips -------------------------------------------------------------------------------------
+
+# Any Unicode a UTF-8 file can hold (no lone surrogates), emoji and Korean included.
+UNICODE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(UNICODE, min_size=1, max_size=5))
+def test_jsonl_round_trip_is_lossless(tmp_path, texts):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(jsonl(*({"text": t} for t in texts)))
+    assert [d.text for d in read_all(path)] == texts
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=UNICODE)
+def test_plain_file_round_trip_is_lossless(tmp_path, body):
+    if body.startswith("\ufeff"):
+        body = "x" + body  # a leading BOM is a file marker, not text, and is dropped by design
+    path = tmp_path / "r.txt.gz"
+    path.write_bytes(gzip.compress(body.encode("utf-8")))
+    (doc,) = read_all(path)
+    assert doc.text == body
+
+
+def test_round_trip_examples(tmp_path):
+    texts = ["", "emoji 🎉🍞", "한국어 텍스트", "tab\tand\u2028separator", "zero\x00byte"]
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(jsonl(*({"text": t} for t in texts)))
+    assert [doc.text for doc in read_all(path)] == texts
