@@ -13,7 +13,7 @@ for which kind of source is `KIND_DEFAULTS`.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Pattern
+from typing import TYPE_CHECKING, Any, Callable, Pattern
 
 from dataprep.errors import RecipeError
 from dataprep.filters.c4 import c4_clean, load_bad_words
@@ -33,6 +33,9 @@ from dataprep.filters.fineweb import fineweb_quality
 from dataprep.filters.gopher import gopher_quality, gopher_repetition
 from dataprep.filters.langid import identify, load_identifier
 from dataprep.records import KEEP, Document, Verdict
+
+if TYPE_CHECKING:  # dataprep.recipe imports this package's config: no import at run time
+    from dataprep.recipe import SourceSpec
 
 # Rule families in application order (FineWeb's order: language, Gopher repetition, Gopher
 # quality, C4, FineWeb; code rules; the classifier last, on the cleaned text).
@@ -174,7 +177,7 @@ def is_enabled(family: str, enabled: bool | None, kind: str, quality: QualityCon
     return on
 
 
-def make_checks(spec: Any, quality: QualityConfig, seed: int) -> list[Check]:
+def make_checks(spec: "SourceSpec", quality: QualityConfig, seed: int) -> list[Check]:
     """The checks of one source, in application order.
 
     Args:
