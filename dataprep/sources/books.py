@@ -40,10 +40,10 @@ class Options:
     ``strip_credits`` (true): also remove the "Produced by ..." / "E-text prepared by ..."
     paragraph that follows the start marker (it names transcribers, not the book).
     ``header_window`` (100000): the start marker is looked for in this many leading characters;
-    the longest header in PG's old "small print" style is about 15 KB, so 100 K leaves room
-    without letting a marker quoted deep inside a book cut it.
+    Gutenberg's license blocks are about 20 KB at most, so 100 K leaves room without letting a
+    marker quoted deep inside a book cut it.
     ``footer_window`` (100000): the end marker is looked for in this many trailing characters
-    (the modern license after it is about 19 KB).
+    (the full license that follows it is about 20 KB).
     ``max_bytes`` (256 MiB): a larger file is dropped as ``too_large`` without being loaded
     (the longest Project Gutenberg e-texts are tens of MB; anything far bigger is not one book).
     ``prefer_encodings`` (cp1252, latin_1): for non-UTF-8 files, these win over
