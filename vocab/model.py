@@ -235,7 +235,7 @@ def score_grid(max_abs_score: float, max_tokens: int = SEGMENT_MAX) -> float:
     penalty of 10.
 
     >>> score_grid(20.0)
-    0.0625
+    0.0078125
     """
     bound = max_tokens * (max_abs_score + 11.0)
     k = 0
