@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from dataprep import __version__
 from dataprep.errors import FormatError
+from dataprep.filters.classifier import QUALITY_BINS, quality_bin
 from dataprep.manifest import write_atomic
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 
@@ -37,7 +38,7 @@ SHARDS_MANIFEST = os.path.join("shards", "manifest.json")
 LENGTH_EDGES = [10 ** (1 + i / 4) for i in range(0, 25)]
 # Axis labels at the decades (bin 1 starts at 10 characters, every 4th bin is a power of ten).
 LENGTH_TICKS = tuple(range(1, len(LENGTH_EDGES), 4))
-SCORE_BINS = 20
+SCORE_BINS = QUALITY_BINS
 SAMPLES_PER_REASON = 3
 SAMPLE_DISPLAY_CHARS = 1500
 
@@ -102,7 +103,7 @@ def store_stats(directory: str) -> dict[str, SourceStats]:
                 if isinstance(score, (int, float)):
                     st.scored += 1
                     st.score_sum += score
-                    st.score_hist[min(SCORE_BINS - 1, max(0, int(score * SCORE_BINS)))] += 1
+                    st.score_hist[quality_bin(score)] += 1
                 lang = meta.get("language")
                 if isinstance(lang, str) and "language_score" in meta:
                     st.languages[lang] += 1
@@ -376,13 +377,21 @@ def render_lengths(data: ReportData) -> str:
 
 def render_quality(data: ReportData) -> str:
     labels = [f"{i / SCORE_BINS:.2f}" for i in range(SCORE_BINS)]
-    cards = [
-        f'<div class="card">{svg_histogram(st.score_hist, labels, f"{n}: quality score ({fmt_int(st.scored)} scored)", PALETTE[i % len(PALETTE)], ticks=range(0, SCORE_BINS, 4))}</div>'
-        for i, (n, st) in enumerate(sorted(data.stats.items()))
-        if st.scored
-    ]
+    ticks = range(0, SCORE_BINS, 4)
+    cards = []
+    srcs = (data.manifest or {}).get("sources", {})
+    for i, name in enumerate(_sources(data)):
+        color = PALETTE[i % len(PALETTE)]
+        # Every scored document, kept or dropped, when the build counted them
+        # (``sources.<name>.quality_histogram``: SCORE_BINS counts, bins of `quality_bin`).
+        hist = srcs.get(name, {}).get("quality_histogram")
+        if isinstance(hist, list) and len(hist) == SCORE_BINS and sum(hist):
+            cards.append(f'<div class="card">{svg_histogram(hist, labels, f"{name}: quality score, all scored ({fmt_int(sum(hist))})", color, ticks=ticks)}</div>')
+        st = data.stats.get(name)
+        if st is not None and st.scored:
+            cards.append(f'<div class="card">{svg_histogram(st.score_hist, labels, f"{name}: quality score, kept ({fmt_int(st.scored)})", color, ticks=ticks)}</div>')
     body = "".join(cards) if cards else '<p class="muted">no document carries a quality_score (set quality.model and enable filters.quality)</p>'
-    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div><p class="muted">Scores of the documents in the store (kept ones): Pareto-noisy thresholding keeps some low scores on purpose; dropped documents are counted as <code>quality</code> under Drops. Set <code>filters.quality.tag_only: true</code> on a source to see its full distribution.</p></section>'
+    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div><p class="muted">"All scored" counts every document the classifier scored (when the build manifest has them), "kept" the documents in the store: Pareto-noisy thresholding keeps some low scores on purpose, and the documents it dropped are counted as <code>quality</code> under Drops. <code>filters.quality.tag_only: true</code> keeps every scored document of a source.</p></section>'
 
 
 def render_languages(data: ReportData) -> str:

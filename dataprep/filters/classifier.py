@@ -66,6 +66,20 @@ def pareto_keep(score: float, doc_id: str, seed: int, alpha: float) -> bool:
     return draw > 1.0 - score
 
 
+QUALITY_BINS = 20
+
+
+def quality_bin(score: float) -> int:
+    """Histogram bin of a quality score: 20 bins of width 0.05, score 1.0 in the last.
+
+    The report and the build manifest's ``quality_histogram`` use this binning.
+
+    >>> quality_bin(0.0), quality_bin(0.049), quality_bin(0.05), quality_bin(1.0)
+    (0, 0, 1, 19)
+    """
+    return min(QUALITY_BINS - 1, max(0, int(score * QUALITY_BINS)))
+
+
 def pareto_keep_probability(score: float, alpha: float) -> float:
     """P(pareto(alpha) > 1 - score) = (2 - score) ** -alpha, for documentation and tests."""
     return (2.0 - score) ** (-alpha)

@@ -40,6 +40,7 @@ def make_build_dir(root: Path) -> Path:
         "sources": {
             "web": {
                 "kind": "web", "read": 30, "kept": 10, "bytes": 4000, "chars": 4000,
+                "quality_histogram": [3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8],
                 "dropped": {"gopher_word_count": 12, "c4_lorem_ipsum": 5, "quality": 2},
                 "rejected": {"bad_http": 1},
                 "stages": [
@@ -96,7 +97,9 @@ def test_report_has_every_section_and_escapes_text(tmp_path):
     assert "40.00%" in page  # 12 of 30 read dropped by gopher_word_count
     assert "after filter" in page
     assert "45,000" in page and "48.00%" in page  # token counts from shards/manifest.json
-    assert "web: quality score (10 scored)" in page
+    assert "web: quality score, kept (10)" in page
+    assert "web: quality score, all scored (12)" in page  # from the manifest's quality_histogram
+    assert "books: quality score" not in page  # books were never scored
     assert "&lt;script&gt;" in page and "<script>" not in page  # sample text escaped, no script
     assert "demo &lt;corpus&gt;" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
