@@ -145,3 +145,17 @@ def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     write_store(tmp_path, {"prose": [Document("prose/f#0", "prose", "", {})], "code": []})
     with pytest.raises(StageError, match="empty"):
         train_vocab(make_recipe(), str(tmp_path))
+
+
+@pytest.mark.parametrize("model_type", ["unigram", "bpe"])
+def test_too_small_vocab_gives_the_minimum(tmp_path: Path, small_store: Path, model_type: str) -> None:
+    with pytest.raises(RecipeError, match=r"vocab.size.*at least [\d,]+"):
+        train_vocab(make_recipe(size=300, model_type=model_type), str(tmp_path), str(small_store))
+
+
+def test_bpe_round_trips_too(tmp_path: Path, small_store: Path) -> None:
+    train_vocab(make_recipe(model_type="bpe"), str(tmp_path), str(small_store))
+    vocab = Vocab.load(tmp_path / "vocab")
+    texts = ["  x = 1234\n\tif a\u2581b:\r\n", "\u4e2d\u6587 \U0001f600", "word " * 500]
+    assert vocab.model_type == "bpe"
+    assert [vocab.decode(ids) for ids in vocab.encode(texts)] == texts
