@@ -73,6 +73,13 @@ class Check:
         return f"{type(self).__name__}({self.name!r})"
 
 
+def applies_to(rules: Any, doc: Document) -> bool:
+    """Whether a rule family with a ``languages`` list applies to ``doc`` (by its ``language``
+    tag; an untagged document is checked only when the list is empty)."""
+    languages = getattr(rules, "languages", ())
+    return not languages or doc.meta.get("language") in languages
+
+
 class RuleCheck(Check):
     """A pure rule ``fn(text, rules) -> Verdict`` over the document's text."""
 
@@ -82,6 +89,8 @@ class RuleCheck(Check):
         self.rules = rules
 
     def __call__(self, doc: Document) -> tuple[Document, Verdict]:
+        if not applies_to(self.rules, doc):
+            return doc, KEEP
         return doc, self.fn(doc.text, self.rules)
 
 
@@ -104,6 +113,8 @@ class C4Check(Check):
         return {"rules": self.rules, "_bad_words": None, "_loaded": False}
 
     def __call__(self, doc: Document) -> tuple[Document, Verdict]:
+        if not applies_to(self.rules, doc):
+            return doc, KEEP
         self.setup()
         text, verdict = c4_clean(doc.text, self.rules, self._bad_words)
         if verdict.keep and text != doc.text:

@@ -37,6 +37,12 @@ from dataclasses import dataclass, field
 from dataprep.errors import RecipeError
 
 
+def _check_languages(languages: tuple[str, ...]) -> None:
+    for code in languages:
+        if not code or code != code.lower():
+            raise RecipeError("languages", "ISO 639-1 codes in lower case, e.g. [en, fr]", code)
+
+
 def _check_fraction(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise RecipeError(name, "a number between 0 and 1", value)
@@ -72,9 +78,10 @@ class LanguageRules:
         _check_fraction("min_score", self.min_score)
         if self.max_chars < 1:
             raise RecipeError("max_chars", "an integer >= 1", self.max_chars)
-        for code in self.allowed:
-            if not code or code != code.lower():
-                raise RecipeError("allowed", "ISO 639-1 codes in lower case, e.g. [en, fr]", code)
+        try:
+            _check_languages(self.allowed)
+        except RecipeError as e:
+            raise RecipeError("allowed", e.expected, e.found) from None
 
 
 @dataclass(frozen=True)
@@ -86,9 +93,15 @@ class GopherQualityRules:
     than 90% of lines starting with a bullet or more than 30% ending with an ellipsis, fewer than
     80% of words containing an alphabetic character, or fewer than 2 of the stop words "the, be,
     to, of, and, that, have, with".
+
+    ``languages``: apply only to documents whose ``language`` tag (set by ``filters.language``) is
+    one of these; empty (the default) applies to all. The rules count whitespace-separated words,
+    so a document in Chinese, Japanese or Thai fails them by construction: on a multilingual
+    source, list the space-delimited languages here.
     """
 
     enabled: bool | None = None
+    languages: tuple[str, ...] = ()
     min_words: int = 50
     max_words: int = 100_000
     min_mean_word_length: float = 3.0
@@ -101,6 +114,7 @@ class GopherQualityRules:
     stop_words: tuple[str, ...] = GOPHER_STOP_WORDS
 
     def __post_init__(self) -> None:
+        _check_languages(self.languages)
         if self.min_words < 0:
             raise RecipeError("min_words", "an integer >= 0", self.min_words)
         if self.max_words < self.min_words:
@@ -122,9 +136,15 @@ class GopherRepetitionRules:
     0.20, characters in duplicate paragraphs 0.20; characters in the most frequent 2/3/4-gram
     0.20/0.18/0.16; characters in duplicate 5..10-grams 0.15 down to 0.10. Keys of the two n-gram
     mappings are n, values the maximum fraction.
+
+    ``languages``: apply only to documents whose ``language`` tag (set by ``filters.language``) is
+    one of these; empty (the default) applies to all. The rules count whitespace-separated words,
+    so a document in Chinese, Japanese or Thai fails them by construction: on a multilingual
+    source, list the space-delimited languages here.
     """
 
     enabled: bool | None = None
+    languages: tuple[str, ...] = ()
     max_dup_line_fraction: float = 0.30
     max_dup_paragraph_fraction: float = 0.30
     max_dup_line_char_fraction: float = 0.20
@@ -135,6 +155,7 @@ class GopherRepetitionRules:
     )
 
     def __post_init__(self) -> None:
+        _check_languages(self.languages)
         for name in (
             "max_dup_line_fraction",
             "max_dup_paragraph_fraction",
@@ -159,9 +180,15 @@ class C4Rules:
     ``[edit]``, ``[citation needed]``) are deleted. Document rules (dropped): "lorem ipsum", a
     curly bracket (code), a word of ``bad_words_file`` (one word or phrase per line, e.g. the
     LDNOOBW list C4 used; off when null), or fewer than 3 sentences left after line removal.
+
+    ``languages``: apply only to documents whose ``language`` tag (set by ``filters.language``) is
+    one of these; empty (the default) applies to all. The rules count whitespace-separated words,
+    so a document in Chinese, Japanese or Thai fails them by construction: on a multilingual
+    source, list the space-delimited languages here.
     """
 
     enabled: bool | None = None
+    languages: tuple[str, ...] = ()
     min_words_per_line: int = 5
     min_sentences: int = 3
     max_word_length: int = 1000
@@ -174,6 +201,7 @@ class C4Rules:
     bad_words_file: str | None = None
 
     def __post_init__(self) -> None:
+        _check_languages(self.languages)
         for name in ("min_words_per_line", "min_sentences"):
             if getattr(self, name) < 0:
                 raise RecipeError(name, "an integer >= 0", getattr(self, name))
@@ -189,9 +217,15 @@ class FineWebRules:
     Drop when at most 12% of lines end in punctuation, when at least 67% of lines are 30
     characters or shorter, when at least 1% of the characters sit in duplicated lines, or when
     there are more than 0.3 newlines per word (lists).
+
+    ``languages``: apply only to documents whose ``language`` tag (set by ``filters.language``) is
+    one of these; empty (the default) applies to all. The rules count whitespace-separated words,
+    so a document in Chinese, Japanese or Thai fails them by construction: on a multilingual
+    source, list the space-delimited languages here.
     """
 
     enabled: bool | None = None
+    languages: tuple[str, ...] = ()
     min_line_punct_ratio: float = 0.12
     max_short_line_ratio: float = 0.67
     short_line_length: int = 30
@@ -199,6 +233,7 @@ class FineWebRules:
     max_newline_word_ratio: float = 0.3
 
     def __post_init__(self) -> None:
+        _check_languages(self.languages)
         for name in ("min_line_punct_ratio", "max_short_line_ratio", "max_dup_line_char_ratio"):
             _check_fraction(name, getattr(self, name))
         _check_positive("max_newline_word_ratio", self.max_newline_word_ratio)

@@ -177,3 +177,19 @@ def test_quality_check_is_picklable_without_model():
 
 def test_quality_config_defaults_cite_gpt3_alpha():
     assert QualityConfig().alpha == 9.0
+
+
+def test_rule_families_can_be_limited_to_languages():
+    r = recipe("web", {
+        "gopher_quality": {"languages": ["en", "fr"]},
+        "gopher_repetition": {"enabled": False}, "c4": {"languages": ["en"]}, "fineweb": {"enabled": False},
+    })
+    checks = make_checks(r.sources[0], r.quality, 0)
+    assert [c.name for c in checks] == ["language", "gopher_quality", "c4"]
+    japanese = doc(SAMPLES["ja"] * 20)  # no spaces: Gopher's word count would drop it
+    kept, verdict = apply_checks(checks, japanese)
+    assert verdict.keep and kept.meta["language"] == "ja"
+    _, verdict = apply_checks(checks, doc(SAMPLES["en"]))  # English is checked: 17 words < 50
+    assert verdict == (False, "gopher_word_count")
+    with pytest.raises(RecipeError):
+        recipe("web", {"c4": {"languages": ["EN"]}})
