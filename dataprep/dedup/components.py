@@ -36,7 +36,9 @@ def keeper_key(doc_id: str, length: int) -> Node:
     >>> keeper_key("a", 10) < keeper_key("b", 3)
     True
     """
-    return (-length, xxhash.xxh64_intdigest(doc_id.encode("utf-8", "surrogatepass")), doc_id)
+    # 63 bits: Beam encodes ints up to 2^63 natively and pickles larger ones (measured 545k
+    # pickle calls on 20 MB before this).
+    return (-length, xxhash.xxh64_intdigest(doc_id.encode("utf-8", "surrogatepass")) >> 1, doc_id)
 
 
 def node_id(node: Node) -> str:
