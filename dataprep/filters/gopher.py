@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from itertools import repeat
+from itertools import filterfalse, repeat
 
 import numpy as np
 
@@ -107,6 +107,40 @@ def _ngram_ids(word_ids: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
+# Text is encoded into word ids this many characters at a time, so that the Python strings of
+# only one slice are alive at once: about 16 bytes per word of the whole document stay (id and
+# length), instead of two Python lists of every word (~120 bytes per word).
+ENCODE_CHUNK_CHARS = 1 << 20
+WHITESPACE = re.compile(r"\s")
+
+
+def encode_words(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (uint64, numbered by first occurrence) and character lengths of ``words(text)``.
+
+    >>> ids, lengths = encode_words("the cat, the dog")
+    >>> ids.tolist(), lengths.tolist()
+    ([0, 1, 0, 2], [3, 3, 3, 3])
+    """
+    vocab: dict[str, int] = {}
+    id_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + ENCODE_CHUNK_CHARS)
+        if end < n:  # move the cut to whitespace so that no word is split
+            m = WHITESPACE.search(text, end)
+            end = m.start() if m else n
+        ws = words(text[start:end])
+        new = list(filterfalse(vocab.__contains__, dict.fromkeys(ws)))
+        vocab.update(zip(new, range(len(vocab), len(vocab) + len(new))))
+        id_parts.append(np.fromiter(map(vocab.__getitem__, ws), dtype=np.uint64, count=len(ws)))
+        len_parts.append(np.fromiter(map(len, ws), dtype=np.int64, count=len(ws)))
+        start = end
+    if not id_parts:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(id_parts), np.concatenate(len_parts)
+
+
 def ngram_char_fractions(
     ws: list[str], top_ns: tuple[int, ...], dup_ns: tuple[int, ...]
 ) -> tuple[dict[int, float], dict[int, float]]:
@@ -117,29 +151,32 @@ def ngram_char_fractions(
     >>> round(top[2], 3), round(dup[2], 3)  # "the cat" twice: 12 of 17 word characters
     (0.706, 0.706)
     """
-    if not ws:
-        return {n: 0.0 for n in top_ns}, {n: 0.0 for n in dup_ns}
-    # Word ids through a dict built in C (dict.fromkeys, map); a fixed-width numpy string array
-    # would cost (longest word x words) bytes.
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(ws))}
-    word_ids = np.fromiter(map(vocab.__getitem__, ws), dtype=np.uint64, count=len(ws))
-    lengths = np.fromiter(map(len, ws), dtype=np.int64, count=len(ws))
+    return ngram_fractions(*encode_words(" ".join(ws)), top_ns, dup_ns)
+
+
+def ngram_fractions(
+    word_ids: np.ndarray, lengths: np.ndarray, top_ns: tuple[int, ...], dup_ns: tuple[int, ...]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """`ngram_char_fractions` over encoded words (see `encode_words`), all in numpy."""
+    n_words = len(word_ids)
     total = int(lengths.sum())
-    csum = np.concatenate(([0], np.cumsum(lengths)))
     top: dict[int, float] = {}
     dup: dict[int, float] = {}
+    if n_words == 0 or total == 0:
+        return {n: 0.0 for n in top_ns}, {n: 0.0 for n in dup_ns}
+    csum = np.concatenate(([0], np.cumsum(lengths)))
     for n in sorted(set(top_ns) | set(dup_ns)):
-        if len(ws) < n or total == 0:
+        if n_words < n:
             top[n] = dup[n] = 0.0
             continue
         ids = _ngram_ids(word_ids, n)
         uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
         if n in top_ns:
             # Characters of one occurrence of each n-gram, times its count; ties broken by size.
-            starts = np.arange(len(ids))
-            gram_chars = csum[starts + n] - csum[starts]
             best = counts.max()
             if best > 1:
+                starts = np.arange(len(ids))
+                gram_chars = csum[starts + n] - csum[starts]
                 first = np.full(len(uniq), -1, dtype=np.int64)
                 first[inverse[::-1]] = starts[::-1]  # first occurrence of each unique n-gram
                 cand = np.flatnonzero(counts == best)
@@ -147,12 +184,11 @@ def ngram_char_fractions(
             else:
                 top[n] = 0.0
         if n in dup_ns:
-            is_dup = counts[inverse] > 1
-            cover = np.zeros(len(ws) + 1, dtype=np.int64)
-            dup_starts = np.flatnonzero(is_dup)
-            np.add.at(cover, dup_starts, 1)
-            np.add.at(cover, dup_starts + n, -1)
-            covered = np.cumsum(cover[:-1]) > 0
+            # Words covered by any occurrence of a repeated n-gram: +1 at each start, -1 after
+            # its end, a running sum > 0 marks covered words.
+            dup_starts = np.flatnonzero(counts[inverse] > 1)
+            cover = np.bincount(dup_starts, minlength=n_words + n) - np.bincount(dup_starts + n, minlength=n_words + n)
+            covered = np.cumsum(cover[:n_words]) > 0
             dup[n] = float(lengths[covered].sum()) / total
     return {n: top[n] for n in top_ns}, {n: dup[n] for n in dup_ns}
 
@@ -189,7 +225,7 @@ def gopher_repetition(text: str, rules: GopherRepetitionRules) -> Verdict:
             return Verdict(False, "gopher_dup_line_chars")
     top_limits = rules.max_top_ngram_char_fraction
     dup_limits = rules.max_dup_ngram_char_fraction
-    top, dupf = ngram_char_fractions(words(text), tuple(top_limits), tuple(dup_limits))
+    top, dupf = ngram_fractions(*encode_words(text), tuple(top_limits), tuple(dup_limits))
     for n in sorted(top_limits):
         if top[n] > top_limits[n]:
             return Verdict(False, f"gopher_top_{n}gram")
