@@ -230,14 +230,22 @@ def svg_bars(items: Sequence[tuple[str, float]], title: str, width: int = 560, v
     return "".join(parts)
 
 
-def svg_histogram(counts: Sequence[int], labels: Sequence[str], title: str, color: str = "#4e79a7", width: int = 360, height: int = 150, ticks: Sequence[int] | None = None) -> str:
+def svg_histogram(
+    counts: Sequence[int],
+    labels: Sequence[str],
+    title: str,
+    color: str = "#4e79a7",
+    width: int = 360,
+    height: int = 150,
+    ticks: Sequence[int] | None = None,
+) -> str:
     """A vertical histogram as inline SVG; ``labels`` has one entry per bin (hover text), and the
     bins listed in ``ticks`` (default: about six evenly spaced) are labelled on the axis."""
     total = sum(counts)
     parts = [f'<svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
     parts.append(f'<text x="0" y="12" font-weight="600">{esc(title)}</text>')
     if not total:
-        parts.append(f'<text x="0" y="40" fill="#777">no documents</text></svg>')
+        parts.append('<text x="0" y="40" fill="#777">no documents</text></svg>')
         return "".join(parts)
     left, bottom, top_pad = 4, 22, 20
     plot_h = height - bottom - top_pad
@@ -246,7 +254,10 @@ def svg_histogram(counts: Sequence[int], labels: Sequence[str], title: str, colo
     for i, c in enumerate(counts):
         h = plot_h * c / peak
         x = left + i * bw
-        parts.append(f'<rect x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(bw - 1, 1):.1f}" height="{h:.1f}" fill="{color}"><title>{esc(labels[i])}: {fmt_int(c)}</title></rect>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(bw - 1, 1):.1f}" height="{h:.1f}" '
+            f'fill="{color}"><title>{esc(labels[i])}: {fmt_int(c)}</title></rect>'
+        )
     if ticks is None:
         ticks = range(0, len(counts), max(1, len(counts) // 6))
     for i in ticks:
@@ -319,12 +330,16 @@ def render_stages(data: ReportData) -> str:
         cells.append(f'{s.get("bytes", 0) / 1e6:,.2f}')
         rows.append(cells)
     headers = ["source", "read"] + [f"after {st}" for st in stage_names] + ["characters written", "MB written"]
-    return f'<section id="stages"><h2>Documents after each stage</h2>{table(headers, rows)}<p class="muted">Every stage balances: in = out + dropped + rejected (see build-manifest.json).</p></section>'
+    note = '<p class="muted">Every stage balances: in = out + dropped + rejected (see build-manifest.json).</p>'
+    return f'<section id="stages"><h2>Documents after each stage</h2>{table(headers, rows)}{note}</section>'
 
 
 def render_tokens(data: ReportData) -> str:
     if not data.shards:
-        return '<section id="tokens"><h2>Tokens</h2><p class="muted">no shards/manifest.json: run <code>dataprep shards</code> (or <code>dataprep run</code>) for token counts</p></section>'
+        return (
+            '<section id="tokens"><h2>Tokens</h2><p class="muted">no shards/manifest.json: run '
+            "<code>dataprep shards</code> (or <code>dataprep run</code>) for token counts</p></section>"
+        )
     rows = []
     for name, s in sorted(data.shards.get("sources", {}).items()):
         realised = s.get("realised_tokens", {})
@@ -391,7 +406,13 @@ def render_quality(data: ReportData) -> str:
         if st is not None and st.scored:
             cards.append(f'<div class="card">{svg_histogram(st.score_hist, labels, f"{name}: quality score, kept ({fmt_int(st.scored)})", color, ticks=ticks)}</div>')
     body = "".join(cards) if cards else '<p class="muted">no document carries a quality_score (set quality.model and enable filters.quality)</p>'
-    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div><p class="muted">"All scored" counts every document the classifier scored (when the build manifest has them), "kept" the documents in the store: Pareto-noisy thresholding keeps some low scores on purpose, and the documents it dropped are counted as <code>quality</code> under Drops. <code>filters.quality.tag_only: true</code> keeps every scored document of a source.</p></section>'
+    note = (
+        '<p class="muted">"All scored" counts every document the classifier scored (when the build '
+        'manifest has them), "kept" the documents in the store: Pareto-noisy thresholding keeps some '
+        "low scores on purpose, and the documents it dropped are counted as <code>quality</code> under "
+        "Drops. <code>filters.quality.tag_only: true</code> keeps every scored document of a source.</p>"
+    )
+    return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div>{note}</section>'
 
 
 def render_languages(data: ReportData) -> str:
@@ -427,7 +448,11 @@ def render_html(data: ReportData) -> str:
     m = data.manifest or {}
     recipe = m.get("recipe", {})
     subtitle = f"recipe <b>{esc(recipe.get('name', '?'))}</b>, seed {esc(recipe.get('seed', '?'))}, fingerprint {esc(str(m.get('fingerprint', '–'))[:12])}"
-    sections = [render_summary(data), render_stages(data), render_tokens(data), render_drops(data), render_lengths(data), render_quality(data), render_languages(data), render_samples(data)]
+    renderers = (
+        render_summary, render_stages, render_tokens, render_drops,
+        render_lengths, render_quality, render_languages, render_samples,
+    )
+    sections = [render(data) for render in renderers]
     nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in (("summary", "Summary"), ("stages", "Stages"), ("tokens", "Tokens"), ("drops", "Drops"), ("lengths", "Lengths"), ("quality", "Quality"), ("languages", "Languages"), ("samples", "Examples")))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

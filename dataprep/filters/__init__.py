@@ -223,7 +223,12 @@ def make_checks(spec: "SourceSpec", quality: QualityConfig, seed: int) -> list[C
             checks.append(RuleCheck(family, code_quality, rules))
         elif family == "quality":
             if quality.model is None:
-                raise RecipeError("quality.model", f"a trained model folder (filters.quality is on for source '{spec.name}')", None, hint="run `dataprep quality train RECIPE --out DIR` and set quality.model: DIR/quality")
+                raise RecipeError(
+                    "quality.model",
+                    f"a trained model folder (filters.quality is on for source '{spec.name}')",
+                    None,
+                    hint="run `dataprep quality train RECIPE --out DIR` and set quality.model: DIR/quality",
+                )
             path = quality.model
             if not os.path.exists(path if path.endswith(".json") else os.path.join(path, "model.json")):
                 raise RecipeError("quality.model", "a folder written by `dataprep quality train` (with model.json)", path)

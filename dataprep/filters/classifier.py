@@ -131,7 +131,16 @@ def make_vectorizer(n_features: int, ngram_max: int) -> Any:
 class QualityModel:
     """A trained classifier: ``score(text)`` is the probability that text is curated."""
 
-    def __init__(self, coef: np.ndarray, intercept: float, n_features: int, ngram_max: int, chunk_chars: int, max_score_chars: int, info: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        coef: np.ndarray,
+        intercept: float,
+        n_features: int,
+        ngram_max: int,
+        chunk_chars: int,
+        max_score_chars: int,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         if coef.shape != (n_features,):
             raise FormatError(f"quality model: weight vector has shape {coef.shape}, expected ({n_features},)")
         self.coef = coef.astype(np.float32)
@@ -193,8 +202,9 @@ class QualityModel:
             coef = np.load(io.BytesIO(raw), allow_pickle=False)
         except (OSError, ValueError, zstandard.ZstdError) as e:
             raise FormatError(f"{weights}: unreadable quality weights: {e}") from None
-        info = {k: v for k, v in meta.items() if k not in ("format", "n_features", "ngram_max", "chunk_chars", "max_score_chars", "intercept", "weights")}
-        return cls(coef, meta["intercept"], meta["n_features"], meta["ngram_max"], meta["chunk_chars"], meta["max_score_chars"], info)
+        params = ("n_features", "ngram_max", "chunk_chars", "max_score_chars")
+        info = {k: v for k, v in meta.items() if k not in ("format", "intercept", "weights", *params)}
+        return cls(coef, meta["intercept"], *(meta[k] for k in params), info)
 
 
 @dataclass(frozen=True)
@@ -282,13 +292,27 @@ def fit(train: list[Example], config: QualityConfig, seed: int) -> QualityModel:
     from sklearn.linear_model import LogisticRegression
 
     if len({e.label for e in train}) < 2:
-        raise RecipeError("quality", "training chunks of both classes (curated and web)", f"{len(train)} chunks of one class", hint="is the document store empty for one of the labelled sources?")
+        raise RecipeError(
+            "quality",
+            "training chunks of both classes (curated and web)",
+            f"{len(train)} chunks of one class",
+            hint="is the document store empty for one of the labelled sources?",
+        )
     vectorizer = make_vectorizer(config.n_features, config.ngram_max)
     x = vectorizer.transform([e.text for e in train])
     y = np.array([e.label for e in train])
-    clf = LogisticRegression(C=config.c, solver="liblinear", class_weight="balanced", random_state=seed, max_iter=1000)
+    clf = LogisticRegression(
+        C=config.c, solver="liblinear", class_weight="balanced", random_state=seed, max_iter=1000
+    )
     clf.fit(x, y)
-    return QualityModel(clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), config.n_features, config.ngram_max, config.chunk_chars, config.max_score_chars)
+    return QualityModel(
+        clf.coef_[0].astype(np.float32),
+        float(clf.intercept_[0]),
+        config.n_features,
+        config.ngram_max,
+        config.chunk_chars,
+        config.max_score_chars,
+    )
 
 
 def roc_auc(labels: list[int], scores: list[float]) -> float | None:
