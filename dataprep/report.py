@@ -34,6 +34,7 @@ from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 REPORT_NAME = "report.html"
 SAMPLES_PATH = os.path.join("samples", "dropped.parquet")
 SHARDS_MANIFEST = os.path.join("shards", "manifest.json")
+CLASSIFIER_METRICS = os.path.join("quality", "metrics.json")
 # Length histogram: log10(characters) bins of 0.25 from 10 characters to 10 M.
 LENGTH_EDGES = [10 ** (1 + i / 4) for i in range(0, 25)]
 # Axis labels at the decades (bin 1 starts at 10 characters, every 4th bin is a power of ten).
@@ -65,6 +66,7 @@ class ReportData:
     stats: dict[str, SourceStats]
     samples: dict[tuple[str, str], list[tuple[str, str]]]  # (source, reason) -> [(id, text)]
     shards: dict[str, Any] | None = None  # DIR/shards/manifest.json when the shards stage ran
+    classifier: dict[str, Any] | None = None  # DIR/quality/metrics.json when a model was trained here
 
 
 def length_bin(n: int) -> int:
@@ -140,20 +142,31 @@ def collect(directory: str) -> ReportData:
     stats = store_stats(directory)
     if manifest is None and not stats:
         raise FormatError(f"{directory}: no {BUILD_MANIFEST} and no document store: is this a `dataprep build` output?")
-    return ReportData(directory, manifest, stats, read_samples(directory), read_shards_manifest(directory))
+    return ReportData(
+        directory,
+        manifest,
+        stats,
+        read_samples(directory),
+        read_shards_manifest(directory),
+        read_json_format(os.path.join(directory, CLASSIFIER_METRICS), "dataprep-quality-metrics"),
+    )
 
 
-def read_shards_manifest(directory: str) -> dict[str, Any] | None:
-    """``DIR/shards/manifest.json`` (token counts per source) if the shards stage ran there and
-    the file is a shards manifest; None otherwise (the report then has no token section)."""
-    path = os.path.join(directory, SHARDS_MANIFEST)
+def read_json_format(path: str, prefix: str) -> dict[str, Any] | None:
+    """A JSON file whose ``format`` starts with ``prefix``, or None when absent or foreign."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, json.JSONDecodeError):
         return None
     fmt = data.get("format") if isinstance(data, dict) else None
-    return data if isinstance(fmt, str) and fmt.startswith("dataprep-shards") else None
+    return data if isinstance(fmt, str) and fmt.startswith(prefix) else None
+
+
+def read_shards_manifest(directory: str) -> dict[str, Any] | None:
+    """``DIR/shards/manifest.json`` (token counts per source) if the shards stage ran there; None
+    otherwise (the report then has no token table)."""
+    return read_json_format(os.path.join(directory, SHARDS_MANIFEST), "dataprep-shards")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +419,7 @@ def render_quality(data: ReportData) -> str:
         if st is not None and st.scored:
             cards.append(f'<div class="card">{svg_histogram(st.score_hist, labels, f"{name}: quality score, kept ({fmt_int(st.scored)})", color, ticks=ticks)}</div>')
     body = "".join(cards) if cards else '<p class="muted">no document carries a quality_score (set quality.model and enable filters.quality)</p>'
+    body += render_classifier(data.classifier)
     note = (
         '<p class="muted">"All scored" counts every document the classifier scored (when the build '
         'manifest has them), "kept" the documents in the store: Pareto-noisy thresholding keeps some '
@@ -413,6 +427,26 @@ def render_quality(data: ReportData) -> str:
         "Drops. <code>filters.quality.tag_only: true</code> keeps every scored document of a source.</p>"
     )
     return f'<section id="quality"><h2>Quality scores</h2><div class="grid">{body}</div>{note}</section>'
+
+
+def render_classifier(metrics: dict[str, Any] | None) -> str:
+    """The classifier trained in this folder (``quality/metrics.json``): held-out AUC and counts."""
+    if not metrics:
+        return ""
+
+    def auc(v: Any) -> str:
+        return f"{v:.4f}" if isinstance(v, (int, float)) else "n/a"
+
+    rows = [
+        [name, "curated" if s.get("label") else "web", fmt_int(s.get("train_chunks", 0)), fmt_int(s.get("heldout_docs", 0)),
+         f'{s["heldout_mean_score"]:.3f}' if isinstance(s.get("heldout_mean_score"), (int, float)) else "–"]
+        for name, s in sorted(metrics.get("sources", {}).items())
+    ]
+    head = (
+        f"<h3>Classifier trained here (quality/metrics.json)</h3><p>held-out ROC AUC: documents "
+        f"<b>{auc(metrics.get('heldout_doc_auc'))}</b>, chunks <b>{auc(metrics.get('heldout_chunk_auc'))}</b></p>"
+    )
+    return head + table(["source", "class", "training chunks", "held-out documents", "mean held-out score"], rows)
 
 
 def render_languages(data: ReportData) -> str:

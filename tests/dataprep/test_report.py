@@ -71,6 +71,11 @@ def make_build_dir(root: Path) -> Path:
         },
     }
     write_json_atomic(str(root / "shards" / "manifest.json"), shards)
+    metrics = {
+        "format": "dataprep-quality-metrics v1", "heldout_doc_auc": 0.9876, "heldout_chunk_auc": 0.95,
+        "sources": {"web": {"label": 0, "train_chunks": 40, "heldout_docs": 5, "heldout_mean_score": 0.2}},
+    }
+    write_json_atomic(str(root / "quality" / "metrics.json"), metrics)
     return root
 
 
@@ -97,6 +102,7 @@ def test_report_has_every_section_and_escapes_text(tmp_path):
     assert "40.00%" in page  # 12 of 30 read dropped by gopher_word_count
     assert "after filter" in page
     assert "45,000" in page and "48.00%" in page  # token counts from shards/manifest.json
+    assert "0.9876" in page  # the classifier's held-out AUC from quality/metrics.json
     assert "web: quality score, kept (10)" in page
     assert "web: quality score, all scored (12)" in page  # from the manifest's quality_histogram
     assert "books: quality score" not in page  # books were never scored
