@@ -73,10 +73,15 @@ def derive(base: int, salt: int) -> int:
     return _splitmix(base ^ ((salt * _SALT_MUL) & MASK64))
 
 
-def derive_array(base: np.ndarray, salt: int) -> np.ndarray:
-    """`derive` over a uint64 array, without a Python loop."""
+def derive_array(base: np.ndarray, salt: int | np.ndarray) -> np.ndarray:
+    """`derive` over a uint64 array (``salt`` one integer or an array of them), without a
+    Python loop."""
     with np.errstate(over="ignore"):
-        x = base.astype(np.uint64) ^ np.uint64((salt * _SALT_MUL) & MASK64)
+        if isinstance(salt, np.ndarray):
+            mixed_salt = salt.astype(np.uint64) * np.uint64(_SALT_MUL)  # wraps mod 2**64, as derive
+        else:
+            mixed_salt = np.uint64((salt * _SALT_MUL) & MASK64)
+        x = base.astype(np.uint64) ^ mixed_salt
         x = x + np.uint64(_GOLDEN)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
@@ -268,8 +273,27 @@ def shuffle_key(base: int, copy: int) -> int:
 
 
 def shard_of(key: int, num_shards: int) -> int:
-    """Shard index from the high bits of a shuffle key (multiply-shift: unbiased, no modulo)."""
-    return (key * num_shards) >> 64
+    """Shard index from the high 32 bits of a shuffle key (multiply-shift: no modulo bias for
+    fewer than 2**32 shards); equals `shard_array` elementwise."""
+    return ((key >> 32) * num_shards) >> 32
+
+
+def shard_array(keys: np.ndarray, num_shards: int) -> np.ndarray:
+    """`shard_of` over a uint64 array."""
+    return ((keys >> np.uint64(32)) * np.uint64(num_shards)) >> np.uint64(32)
+
+
+def expand_copies(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For per-piece copy counts, the piece index and repeat index of every copy.
+
+    >>> [a.tolist() for a in expand_copies(np.array([2, 0, 1]))]
+    [[0, 0, 2], [0, 1, 0]]
+    """
+    counts = counts.astype(np.int64)
+    rep = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    k = np.arange(len(rep), dtype=np.int64) - np.repeat(first, counts)
+    return rep, k
 
 
 def shard_count(tokens: int, shard_tokens: int, copies: int) -> int:
@@ -373,6 +397,8 @@ __all__: Sequence[str] = [
     "resolve_budget",
     "shard_count",
     "shard_of",
+    "shard_array",
+    "expand_copies",
     "shuffle_key",
     "split_tokens",
     "unit",

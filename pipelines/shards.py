@@ -1,12 +1,15 @@
 """The shards stage on Beam: mix sources by token weight, tokenize, shuffle, pack, write shards.
 
     part files of DIR/documents/<source>/
-      | ReadStoreDocuments   # Output: Document (id, source, text)
-      | TokenizeDocuments    # Output: Tokenized(id, source, base hash, int32 tokens + EOS)
-      | MixSources           # Output: ((split, shard), Copy(key, id, copy, source, tokens)),
-                             #         and the MixturePlan (a singleton, from token counts)
-      | PackSequences        # Output: PackedShard (documents sorted by key, cut into sequences)
+      | ReadStoreDocuments   # Output: [Document] per row group (id, source, text)
+      | TokenizeDocuments    # Output: TokenBatch (pieces of documents, int32 tokens + EOS)
+      | MixSources           # Output: ((split, shard), CopyBatch) and the MixturePlan
+                             #         (a singleton side input, from per-source token counts)
+      | PackSequences        # Output: PackedShard (copies sorted by key, cut into sequences)
       | WriteShards          # Output: shard records; DIR/shards/manifest.json written last
+
+Elements are columnar batches (a row group, ~1,000 documents), not documents: Beam's per-element
+cost is paid a few hundred times, not once per document (see `dataprep.shards.batches`).
 
 Parallel and deterministic: every document copy goes to a shard picked by its hash, is ordered
 within the shard by the same hash, and each shard is packed on its own. Nothing depends on the
@@ -44,14 +47,13 @@ from dataprep.mixing import (
     MixturePlan,
     SourceUnits,
     base_hash,
-    is_validation,
-    piece_base,
     epochs,
     make_plan,
+    piece_base,
     realised_shares,
-    shard_of,
-    shuffle_key,
+    validation_mask,
 )
+from dataprep.shards.batches import CopyBatch, TokenBatch, shard_copies, shuffle_and_pack, token_batch
 from dataprep.records import Document
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
@@ -61,7 +63,7 @@ from dataprep.shards.formats import (
     parquet_shard_bytes,
     token_dtype,
 )
-from dataprep.shards.packing import Packed, pack, text_pieces
+from dataprep.shards.packing import Packed, text_pieces
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 
 log = logging.getLogger(__name__)
@@ -73,37 +75,6 @@ SPLITS = ("train", "validation")
 COUNTS = "counts"
 
 
-class Tokenized(NamedTuple):
-    """A piece of a document (the whole document unless it is longer than ``max_piece_chars``)
-    as tokens: ``tokens`` int32, ending with the end-of-document id; ``start``/``end`` its
-    character range in the document; ``doc_base`` the document's hash (it decides the split),
-    ``base`` the piece's (it decides copies and order)."""
-
-    id: str
-    source: str
-    piece: int
-    pieces: int
-    start: int
-    end: int
-    doc_base: int
-    base: int
-    tokens: np.ndarray
-
-
-class Copy(NamedTuple):
-    """One repeat of a piece on its way to a shard; ``key`` orders it within the shard."""
-
-    key: int
-    id: str
-    piece: int
-    pieces: int
-    copy: int
-    source: str
-    start: int
-    end: int
-    tokens: np.ndarray
-
-
 class PackedShard(NamedTuple):
     """A packed shard and its provenance: the piece copies in stream order."""
 
@@ -111,7 +82,7 @@ class PackedShard(NamedTuple):
     index: int
     count: int
     packed: Packed
-    copies: list[Copy]
+    copies: CopyBatch
 
 
 def shard_name(index: int, count: int) -> str:
@@ -137,43 +108,25 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 # Pure per-element functions
 
 
-def read_part(path: str) -> Iterator[Document]:
-    """Documents of one store part file (id, source, text; meta is not needed here)."""
+def read_part(path: str) -> Iterator[list[Document]]:
+    """Documents of one store part file, one list per row group (id, source, text; meta is not
+    needed here)."""
     f = pq.ParquetFile(path)
     for rg in range(f.num_row_groups):
         cols = f.read_row_group(rg, columns=["id", "source", "text"]).to_pydict()
-        for i, s, t in zip(cols["id"], cols["source"], cols["text"]):
-            yield Document(i, s, t, {})
-
-
-def emit_copies(doc: Tokenized, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], Copy]]:
-    """Every copy the plan gives ``doc``, keyed by (split, shard index)."""
-    sp = plan.sources.get(doc.source)
-    if sp is None:
-        return
-    split = plan.split_of(doc.doc_base)
-    n_shards = plan.shards[split]
-    for k in range(sp.copies(doc.base)):
-        key = shuffle_key(doc.base, k)
-        copy = Copy(key, doc.id, doc.piece, doc.pieces, k, doc.source, doc.start, doc.end, doc.tokens)
-        yield (split, shard_of(key, n_shards)), copy
+        yield [Document(i, s, t, {}) for i, s, t in zip(cols["id"], cols["source"], cols["text"])]
 
 
 def pack_shard(
-    item: tuple[tuple[str, int], Iterable[Copy | None]], plan: MixturePlan, config: ShardsConfig, pad_id: int
+    item: tuple[tuple[str, int], Iterable[CopyBatch | None]], plan: MixturePlan, config: ShardsConfig, pad_id: int
 ) -> PackedShard:
-    """Sort a shard's copies by shuffle key (ties by id and copy) and pack them."""
+    """Sort a shard's copies by shuffle key and pack them (see `shuffle_and_pack`)."""
     (split, index), values = item
-    copies = sorted((c for c in values if c is not None), key=lambda c: (c.key, c.id, c.piece, c.copy))
-    packed = pack(
-        [c.tokens for c in copies],
-        config.sequence_length,
-        pad_id,
-        segment_ids=config.segment_ids,
-        last_sequence=config.last_sequence,
+    batches = sorted((b for b in values if b is not None), key=lambda b: (b.key[0], b.ids[0]) if len(b.key) else (0, ""))
+    packed, provenance = shuffle_and_pack(
+        batches, config.sequence_length, pad_id, segment_ids=config.segment_ids, last_sequence=config.last_sequence
     )
-    # Tokens are in the packed stream now; drop them from the provenance records.
-    return PackedShard(split, index, plan.shards[split], packed, [c._replace(tokens=None) for c in copies])
+    return PackedShard(split, index, plan.shards[split], packed, provenance)
 
 
 def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: np.dtype) -> dict[str, Any]:
@@ -191,8 +144,8 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
         write_atomic(path, lambda f, data=data: f.write(data))
         files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": sha256_file(path)}
     per_source: Counter[str] = Counter()
-    for c, n in zip(shard.copies, shard.packed.doc_lengths.tolist()):
-        per_source[c.source] += n
+    for source, n in zip(shard.copies.sources, shard.packed.doc_lengths.tolist()):
+        per_source[source] += n
     return {
         "split": shard.split,
         "index": shard.index,
@@ -201,7 +154,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
         "sequences": int(len(shard.packed.lengths)),
         "tokens": int(len(shard.packed.tokens)),
         "padding_tokens": shard.packed.padding,
-        "pieces": len(shard.copies),
+        "pieces": len(shard.copies.ids),
         "source_tokens": dict(sorted(per_source.items())),
     }
 
@@ -268,8 +221,8 @@ def build_manifest(
 
 
 class _TokenizeFn(beam.DoFn):
-    """Cut each document into pieces, encode each with the vocabulary (loaded once per worker)
-    and append EOS."""
+    """A batch of documents -> `TokenBatch`es (one per source): documents cut into pieces, each
+    encoded with the vocabulary (loaded once per worker), end-of-document appended."""
 
     def __init__(self, vocab_path: str, seed: int, max_piece_chars: int) -> None:
         self.vocab_path = vocab_path
@@ -280,11 +233,10 @@ class _TokenizeFn(beam.DoFn):
     def setup(self) -> None:
         from vocab.model import Vocab
 
-        self.counts: Counter[tuple[str, str]] = Counter()
         self.vocab = Vocab.load(self.vocab_path)
-        self.eos = np.array([self.vocab.eos_id], dtype=np.int32)
-        self.documents = beam.metrics.Metrics.counter("shards", "documents_tokenized")
-        self.tokens = beam.metrics.Metrics.counter("shards", "tokens")
+        self.eos_id = self.vocab.eos_id
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
 
     def start_bundle(self) -> None:
         self.counts = Counter()
@@ -295,59 +247,82 @@ class _TokenizeFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((key, n), MIN_TIMESTAMP, [GlobalWindow()]))
         self.counts = Counter()
 
-    def process(self, doc: Document) -> Iterator[Tokenized]:
+    def _encode(self, texts: list[str]) -> list[list[int]] | None:
+        if all(_plain(t) for t in texts):
+            # No U+2581 or U+10FFFF: none of Vocab.encode's repairs apply; call SentencePiece's
+            # batch encoder directly. One thread: a Beam worker is one core; more workers scale.
+            return self.vocab.processor.encode(texts, num_threads=1) if texts else []
         from vocab.model import UnencodableTextError
 
-        ranges = text_pieces(doc.text, self.max_piece_chars)
-        texts = [doc.text[a:b] for a, b in ranges]
-        if _plain(doc.text):
-            ids = [self.vocab.processor.encode(t) for t in texts]
-        else:
-            try:
-                ids = self.vocab.encode(texts)
-            except UnencodableTextError:
-                # Text holding U+10FFFF cannot round-trip (see vocab.model): count it, skip it.
-                self.counts[(doc.source, "dropped_unencodable")] += 1
-                return
-        base = base_hash(self.seed, doc.id)
-        self.documents.inc()
-        self.counts[(doc.source, "documents")] += 1
-        for p, ((a, b), piece_ids) in enumerate(zip(ranges, ids)):
-            tokens = np.concatenate([np.asarray(piece_ids, dtype=np.int32), self.eos])
-            self.tokens.inc(len(tokens))
-            yield Tokenized(doc.id, doc.source, p, len(ranges), a, b, base, piece_base(base, p), tokens)
+        try:
+            return self.vocab.encode(texts)
+        except UnencodableTextError:
+            return None
+
+    def process(self, docs: list[Document]) -> Iterator[TokenBatch]:
+        by_source: dict[str, list[Document]] = {}
+        for doc in docs:
+            by_source.setdefault(doc.source, []).append(doc)
+        for source, group in sorted(by_source.items()):
+            cols: dict[str, list] = {k: [] for k in ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "texts")}
+            for doc in group:
+                ranges = text_pieces(doc.text, self.max_piece_chars)
+                texts = [doc.text[a:b] for a, b in ranges]
+                if not all(_plain(t) for t in texts) and self._encode(texts) is None:
+                    # Text holding U+10FFFF cannot round-trip (see vocab.model): count, skip.
+                    self.counts[(source, "dropped_unencodable")] += 1
+                    continue
+                self.counts[(source, "documents")] += 1
+                base = base_hash(self.seed, doc.id)
+                for p, (a, b) in enumerate(ranges):
+                    cols["ids"].append(doc.id)
+                    cols["piece"].append(p)
+                    cols["pieces"].append(len(ranges))
+                    cols["start"].append(a)
+                    cols["end"].append(b)
+                    cols["doc_base"].append(base)
+                    cols["base"].append(piece_base(base, p))
+                    cols["texts"].append(texts[p])
+            if not cols["ids"]:
+                continue
+            token_lists = self._encode(cols["texts"])
+            batch = token_batch(
+                source, cols["ids"], cols["piece"], cols["pieces"], cols["start"], cols["end"],
+                cols["doc_base"], cols["base"], token_lists, self.eos_id,
+            )
+            self.tokens_counter.inc(len(batch.tokens))
+            yield batch
 
 
 def _plain(text: str) -> bool:
-    # Text without U+2581 or U+10FFFF needs none of Vocab.encode's repairs: call SentencePiece
-    # directly and skip a list round trip per document.
     return "\u2581" not in text and "\U0010ffff" not in text
 
 
-class _CollectArrays(beam.CombineFn):
-    """(base hash, tokens, is validation) of a source's pieces, combined into `SourceUnits`.
+def _source_units(batch: TokenBatch, validation_fraction: float) -> tuple[str, SourceUnits]:
+    return batch.source, SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
+
+
+class _ConcatUnits(beam.CombineFn):
+    """`SourceUnits` of a source's batches, concatenated.
 
     Costs 17 bytes per piece on the worker that plans; the plan needs every piece's hash to
     place the fractional-epoch threshold exactly (see `dataprep.mixing.fractional_threshold`).
     """
 
     def create_accumulator(self) -> list:
-        return [[], [], []]
+        return []
 
-    def add_input(self, acc: list, item: tuple[int, int, bool]) -> list:
-        for column, value in zip(acc, item):
-            column.append(value)
+    def add_input(self, acc: list, units: SourceUnits) -> list:
+        acc.append(units)
         return acc
 
     def merge_accumulators(self, accs: Iterable[list]) -> list:
-        out: list = [[], [], []]
-        for a in accs:
-            for column, values in zip(out, a):
-                column.extend(values)
-        return out
+        return [u for a in accs for u in a]
 
     def extract_output(self, acc: list) -> SourceUnits:
-        return SourceUnits(np.array(acc[0], dtype=np.uint64), np.array(acc[1], dtype=np.int64), np.array(acc[2], dtype=bool))
+        if not acc:
+            return SourceUnits.empty()
+        return SourceUnits(*(np.concatenate(cols) for cols in zip(*acc)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,16 +330,17 @@ class _CollectArrays(beam.CombineFn):
 
 
 class ReadStoreDocuments(beam.PTransform):
-    """Part file paths -> `Document`s (id, source, text)."""
+    """Part file paths -> lists of `Document`s (id, source, text), one list per row group."""
 
     def expand(self, paths: beam.PCollection) -> beam.PCollection:
         return paths | "ReadPart" >> beam.FlatMap(read_part)
 
 
 class TokenizeDocuments(beam.PTransform):
-    """`Document` -> `Tokenized`, the vocabulary loaded once per worker in ``DoFn.setup``.
+    """Lists of `Document`s -> `TokenBatch`es, the vocabulary loaded once per worker in
+    ``DoFn.setup``; documents longer than ``max_piece_chars`` are cut into pieces.
 
-    Returns ``{"tokenized": Tokenized, "counts": ((source, counter), n)}`` with counters
+    Returns ``{"tokenized": TokenBatch, "counts": ((source, counter), n)}`` with counters
     ``documents`` (tokenized) and ``dropped_unencodable``.
     """
 
@@ -382,10 +358,10 @@ class TokenizeDocuments(beam.PTransform):
 
 
 class MixSources(beam.PTransform):
-    """`Tokenized` -> ``{"copies": ((split, shard), Copy), "plan": MixturePlan}``.
+    """`TokenBatch` -> ``{"copies": ((split, shard), CopyBatch), "plan": MixturePlan}``.
 
     Token counts per source are combined first (a side input), the plan computed from them, and
-    each document then emits the copies the plan gives it.
+    each batch then emits the copies the plan gives its pieces, grouped by shard.
     """
 
     def __init__(self, weights: dict[str, float], config: ShardsConfig) -> None:
@@ -393,19 +369,18 @@ class MixSources(beam.PTransform):
         self.weights = dict(weights)
         self.config = config
 
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
         weights, config = self.weights, self.config
         arrays = (
-            docs
-            | "CountKeys"
-            >> beam.Map(lambda d: (d.source, (d.base, len(d.tokens), is_validation(d.doc_base, config.validation_fraction))))
-            | "CollectCounts" >> beam.CombinePerKey(_CollectArrays())
+            batches
+            | "CountKeys" >> beam.Map(_source_units, config.validation_fraction)
+            | "CollectCounts" >> beam.CombinePerKey(_ConcatUnits())
             | "AllSources" >> ToList()
         )
         plan = arrays | "Plan" >> beam.Map(
             lambda pairs: make_plan(weights, dict(pairs), config.budget, config.validation_fraction, config.shard_tokens)
         )
-        copies = docs | "EmitCopies" >> beam.FlatMap(emit_copies, plan=beam.pvalue.AsSingleton(plan))
+        copies = batches | "EmitCopies" >> beam.FlatMap(shard_copies, plan=beam.pvalue.AsSingleton(plan))
         return {"copies": copies, "plan": plan}
 
 
@@ -614,16 +589,13 @@ def load_manifest(out_dir: str) -> dict[str, Any]:
 
 
 __all__ = [
-    "Copy",
     "MixSources",
     "PackSequences",
     "PackedShard",
     "ReadStoreDocuments",
     "TokenizeDocuments",
-    "Tokenized",
     "WriteShards",
     "build_manifest",
-    "emit_copies",
     "is_current",
     "load_manifest",
     "pack_shard",

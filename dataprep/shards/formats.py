@@ -169,19 +169,19 @@ INDEX_SCHEMA = pa.schema(
 )
 
 
-def index_bytes(copies: Sequence[Any], packed: Packed) -> bytes:
+def index_bytes(copies: Any, packed: Packed) -> bytes:
     """A shard's document index: where each piece copy sits in the shard's stream. ``copies``
-    are records with ``id``, ``source``, ``piece``, ``pieces``, ``copy``, ``start`` and ``end``, in stream
-    order."""
+    has columns ``ids``, ``sources``, ``piece``, ``pieces``, ``copy``, ``start`` and ``end``
+    (sequences or arrays, in stream order), as `dataprep.shards.batches.CopyBatch`."""
     table = pa.Table.from_arrays(
         [
-            pa.array([c.id for c in copies], pa.string()),
-            pa.array([c.source for c in copies], pa.string()),
-            pa.array([c.piece for c in copies], pa.int32()),
-            pa.array([c.pieces for c in copies], pa.int32()),
-            pa.array([c.copy for c in copies], pa.int32()),
-            pa.array([c.start for c in copies], pa.int64()),
-            pa.array([c.end for c in copies], pa.int64()),
+            pa.array(list(copies.ids), pa.string()),
+            pa.array(list(copies.sources), pa.string()),
+            pa.array(np.asarray(copies.piece, dtype=np.int32), pa.int32()),
+            pa.array(np.asarray(copies.pieces, dtype=np.int32), pa.int32()),
+            pa.array(np.asarray(copies.copy, dtype=np.int32), pa.int32()),
+            pa.array(np.asarray(copies.start, dtype=np.int64), pa.int64()),
+            pa.array(np.asarray(copies.end, dtype=np.int64), pa.int64()),
             pa.array(packed.doc_offsets.astype(np.int64), pa.int64()),
             pa.array(packed.doc_lengths.astype(np.int32), pa.int32()),
         ],

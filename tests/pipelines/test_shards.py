@@ -17,20 +17,19 @@ from click.testing import CliRunner
 
 from dataprep.cli import main
 from dataprep.errors import StageError
-from dataprep.mixing import SourceUnits, base_hash, make_plan, validation_mask
+from dataprep.mixing import SourceUnits, base_hash, make_plan, shard_of, shuffle_key, validation_mask
 from dataprep.records import Document
 from dataprep.recipe import Recipe, SourceSpec
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import read_parquet_shard
 from dataprep.shards.packing import text_pieces
 from dataprep.shards.verify import verify_shards
+from dataprep.shards.batches import CopyBatch, TokenBatch, token_batch
 from pipelines.shards import (
-    Copy,
     MixSources,
     PackSequences,
     ReadStoreDocuments,
     TokenizeDocuments,
-    Tokenized,
     WriteShards,
     load_manifest,
     write_shards,
@@ -79,8 +78,18 @@ def test_read_store_documents(tmp_path) -> None:
     parts = sorted(str(p) for p in tmp_path.glob("documents/*/part-*.parquet"))
     expected = [(d.id, d.source, d.text) for ds in docs.values() for d in ds]
     with BeamTestPipeline() as p:
-        got = p | beam.Create(parts) | ReadStoreDocuments() | beam.Map(lambda d: (d.id, d.source, d.text))
+        batches = p | beam.Create(parts) | ReadStoreDocuments()
+        got = batches | beam.FlatMap(lambda docs: [(d.id, d.source, d.text) for d in docs])
         assert_that(got, equal_to(expected))
+
+
+def pieces_of(batch: TokenBatch) -> list[tuple]:
+    """(id, piece, start, end, tokens, base) of every piece of a batch."""
+    out = []
+    for i, off in enumerate(batch.offsets.tolist()):
+        toks = batch.tokens[off : off + int(batch.lengths[i])].tolist()
+        out.append((batch.ids[i], int(batch.piece[i]), int(batch.start[i]), int(batch.end[i]), toks, int(batch.base[i])))
+    return out
 
 
 def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> None:
@@ -88,11 +97,10 @@ def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> Non
 
     vocab = Vocab.load(vocab_dir)
     docs = make_docs("web", 5) + [Document("web/x#9", "web", "bad \U0010ffff text", {})]
-    expected = [(d.id, 0, vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
+    expected = [(d.id, 0, 0, len(d.text), vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
     with BeamTestPipeline() as p:
-        out = p | beam.Create(docs) | TokenizeDocuments(vocab_dir, seed=3)
-        got = out["tokenized"] | beam.Map(lambda t: (t.id, t.piece, t.tokens.tolist(), t.base))
-        assert_that(got, equal_to(expected), label="tokens")
+        out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3)
+        assert_that(out["tokenized"] | beam.FlatMap(pieces_of), equal_to(expected), label="tokens")
         assert_that(out["counts"], equal_to([(("web", "documents"), 5), (("web", "dropped_unencodable"), 1)]), label="counts")
 
 
@@ -102,47 +110,56 @@ def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
     vocab = Vocab.load(vocab_dir)
     text = "\n".join(d.text for d in make_docs("books", 40))
     doc = Document("books/long#0", "books", text, {})
+    ranges = text_pieces(text, 1000)
+    assert len(ranges) > 5
+    expected = [(i, a, b, True) for i, (a, b) in enumerate(ranges)]
     with BeamTestPipeline() as p:
-        out = p | beam.Create([doc]) | TokenizeDocuments(vocab_dir, seed=3, max_piece_chars=1000)
-        got = out["tokenized"] | beam.Map(lambda t: (t.piece, t.start, t.end, vocab.decode(t.tokens[:-1]) == text[t.start : t.end]))
-        pieces = [(i, a, b, True) for i, (a, b) in enumerate(text_pieces(text, 1000))]
-        assert len(pieces) > 5
-        assert_that(got, equal_to(pieces))
+        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, max_piece_chars=1000)
+        got = out["tokenized"] | beam.FlatMap(pieces_of) | beam.Map(
+            lambda x: (x[1], x[2], x[3], vocab.decode(x[4][:-1]) == text[x[2] : x[3]] and x[4][-1] == vocab.eos_id)
+        )
+        assert_that(got, equal_to(expected))
 
 
-def _tokenized(n_web: int = 60, n_news: int = 6) -> list[Tokenized]:
+def _batches(n_web: int = 60, n_news: int = 6) -> list[TokenBatch]:
     rng = np.random.default_rng(0)
     out = []
     for source, n in (("web", n_web), ("news", n_news)):
-        for i in range(n):
-            doc_id = f"{source}/f#{i}"
-            tokens = np.append(rng.integers(4, 300, rng.integers(5, 60)), 2).astype(np.int32)
-            b = base_hash(1, doc_id)
-            out.append(Tokenized(doc_id, source, 0, 1, 0, 10, b, b, tokens))
+        ids = [f"{source}/f#{i}" for i in range(n)]
+        bases = [base_hash(1, i) for i in ids]
+        lists = [rng.integers(4, 300, rng.integers(5, 60)).tolist() for _ in ids]
+        out.append(token_batch(source, ids, [0] * n, [1] * n, [0] * n, [10] * n, bases, bases, lists, 2))
     return out
 
 
 def test_mix_sources_emits_the_planned_copies() -> None:
-    docs = _tokenized()
+    batches = _batches()
     cfg = ShardsConfig(total_tokens=3000, sequence_length=16, shard_tokens=500, validation_fraction=0.2)
     weights = {"web": 0.8, "news": 0.2}
-    arrays = {}
-    for s in weights:
-        sel = [d for d in docs if d.source == s]
-        bases = np.array([d.base for d in sel], np.uint64)
-        arrays[s] = SourceUnits(bases, np.array([len(d.tokens) for d in sel], np.int64), validation_mask(bases, 0.2))
+    arrays = {b.source: SourceUnits(b.base, b.lengths, validation_mask(b.doc_base, 0.2)) for b in batches}
     plan = make_plan(weights, arrays, 3000, 0.2, 500)
     expected = []
-    for d in docs:
-        split = plan.split_of(d.base)
-        for k in range(plan.sources[d.source].copies(d.base)):
-            expected.append((split, d.id, k))
-    assert any(k >= 1 for _, _, k in expected)  # news repeats
+    for b in batches:
+        for i, doc_id in enumerate(b.ids):
+            base = int(b.base[i])
+            for k in range(plan.sources[b.source].copies(base)):
+                expected.append((plan.split_of(base), shard_of(shuffle_key(base, k), plan.shards[plan.split_of(base)]), doc_id, k))
+    assert any(k >= 1 for *_, k in expected)  # news repeats
     with BeamTestPipeline() as p:
-        out = p | beam.Create(docs) | MixSources(weights, cfg)
-        got = out["copies"] | beam.Map(lambda kv: (kv[0][0], kv[1].id, kv[1].copy))
+        out = p | beam.Create(batches) | MixSources(weights, cfg)
+        got = out["copies"] | beam.FlatMap(lambda kv: [(kv[0][0], kv[0][1], i, int(c)) for i, c in zip(kv[1].ids, kv[1].copy)])
         assert_that(got, equal_to(expected), label="copies")
         assert_that(out["plan"], equal_to([plan]), label="plan")
+
+
+def _copy_batch(keys, ids, token_lists) -> CopyBatch:
+    n = len(ids)
+    lengths = np.array([len(t) for t in token_lists], np.int64)
+    z32, z64 = np.zeros(n, np.int32), np.zeros(n, np.int64)
+    return CopyBatch(
+        np.array(keys, np.uint64), list(ids), ["web"] * n, z32, z32 + 1, z32, z64, lengths, lengths,
+        np.concatenate([np.array(t, np.int32) for t in token_lists]),
+    )
 
 
 def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards() -> None:
@@ -151,13 +168,13 @@ def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards() -> None:
     plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 4)
     assert plan.shards["train"] == 2
     copies = [
-        (("train", 0), Copy(9, "web/b", 0, 1, 0, "web", 0, 5, np.array([7, 8, 2], np.int32))),
-        (("train", 0), Copy(3, "web/a", 0, 1, 0, "web", 0, 3, np.array([5, 2], np.int32))),
+        (("train", 0), _copy_batch([9], ["web/b"], [[7, 8, 2]])),
+        (("train", 0), _copy_batch([3], ["web/a"], [[5, 2]])),
     ]
     with BeamTestPipeline() as p:
         plan_pc = p | "Plan" >> beam.Create([plan])
         shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0)
-        got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), [c.id for c in s.copies]))
+        got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), s.copies.ids))
         assert_that(got, equal_to([("train", 0, 2, [5, 2, 7, 8, 2, 0, 0, 0], ["web/a", "web/b"]), ("train", 1, 2, [], [])]))
 
 
@@ -169,8 +186,8 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     units = SourceUnits(np.array([1, 2], np.uint64), np.array([3, 2], np.int64), np.zeros(2, bool))
     plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 8)
     docs = [np.array([7, 8, 2], np.int32), np.array([5, 2], np.int32)]
-    copies = [Copy(1, "web/a", 0, 1, 0, "web", 0, 9, None), Copy(2, "web/b", 0, 1, 0, "web", 0, 4, None)]
-    shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), copies)
+    provenance = _copy_batch([1, 2], ["web/a", "web/b"], [[7, 8, 2], [5, 2]])._replace(tokens=None)
+    shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), provenance)
     out = str(tmp_path / "s")
     with BeamTestPipeline() as p:
         inputs = {

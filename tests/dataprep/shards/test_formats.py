@@ -106,7 +106,8 @@ def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path) -> None:
 def test_document_index_locates_every_document(tmp_path) -> None:
     docs, packed = sample_packed()
     ids = [f"web/f#{i}" for i in range(len(docs))]
-    copies = [SimpleNamespace(id=i, source="web", piece=0, pieces=1, copy=0, start=0, end=10) for i in ids]
+    n = len(ids)
+    copies = SimpleNamespace(ids=ids, sources=["web"] * n, piece=[0] * n, pieces=[1] * n, copy=[0] * n, start=[0] * n, end=[10] * n)
     path = tmp_path / "i.parquet"
     path.write_bytes(index_bytes(copies, packed))
     table = read_index(str(path))

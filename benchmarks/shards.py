@@ -1,0 +1,215 @@
+"""Benchmark the shards stage against a plain SentencePiece loop on the same documents.
+
+    .venv/bin/python benchmarks/shards.py                      # shared corpora, two sizes
+    .venv/bin/python benchmarks/shards.py --corpora DIR --sizes 1 2 --workers 1
+
+For each corpus size it writes a document store from the shared corpora (Wikipedia summaries in
+three languages, news, books, chat conversations; size 2 holds every document twice under new
+ids), trains one small vocabulary, then measures, each in a fresh child process so peak memory
+(max RSS) is the process's own:
+
+- ``reference``: a plain loop reading the same store row group by row group and calling the same
+  SentencePiece model (``Vocab.processor.encode``, one thread) on every document;
+- ``shards``: ``write_shards`` (read, tokenize, count, plan, sample, shuffle, pack, write Parquet
+  and Megatron shards and the manifest) with the in-process Beam runner, weights proportional to
+  each source's tokens so that the whole corpus is written once. Its time includes starting
+  Beam (a fixed 2-3 s), which is why the ratio falls as the corpus grows.
+
+It prints tokens/s and peak RSS of both and the pipeline's overhead as a time ratio
+(shards seconds / reference seconds). The machine is shared and noisy, which is why both are
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SOURCES = {"wiki": 0.4, "news": 0.1, "books": 0.2, "dialogue": 0.3}
+
+
+def corpus_documents(corpora: Path) -> dict[str, list[tuple[str, str]]]:
+    """(id, text) per source from the shared corpora, without the build stage."""
+    out: dict[str, list[tuple[str, str]]] = {s: [] for s in SOURCES}
+    for lang in ("en-us", "fr-fr", "es-es"):
+        with gzip.open(corpora / "wiki" / f"summaries-{lang}.jsonl.gz", "rt", encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                out["wiki"].append((f"wiki/{lang}#{i}", json.loads(line)["text"]))
+    with open(corpora / "news" / "lee_background.txt", encoding="utf-8") as f:
+        out["news"] = [(f"news/lee#{i}", line.rstrip("\n")) for i, line in enumerate(f) if line.strip()]
+    for path in sorted((corpora / "books").rglob("*.txt")):
+        out["books"].append((f"books/{path.relative_to(corpora / 'books')}#0", path.read_text(encoding="utf-8", errors="replace")))
+    with gzip.open(corpora / "dialogue" / "chitchat.jsonl.gz", "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            rec = json.loads(line)
+            turns = rec.get("messages") or []
+            text = "\n".join(" ".join(m.get("text", "") for m in turn) for turn in turns)
+            if text.strip():
+                out["dialogue"].append((f"dialogue/chitchat#{i}", text))
+    return out
+
+
+def write_store(out_dir: Path, docs: dict[str, list[tuple[str, str]]], copies: int) -> int:
+    """Write ``docs`` (each ``copies`` times, under distinct ids) as a document store; returns
+    the number of characters written."""
+    from dataprep.manifest import write_json_atomic
+    from dataprep.records import Document
+    from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes
+
+    chars = 0
+    for source, items in docs.items():
+        rows = [Document(f"{i}~{c}", source, t, {}) for c in range(copies) for i, t in items]
+        rows.sort(key=lambda d: d.id)
+        chars += sum(len(d.text) for d in rows)
+        per = 2000
+        n = (len(rows) + per - 1) // per
+        for k in range(n):
+            path = out_dir / "documents" / source / f"part-{k:05d}-of-{n:05d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(parquet_bytes(rows[k * per : (k + 1) * per]))
+    write_json_atomic(str(out_dir / BUILD_MANIFEST), {"format": BUILD_FORMAT, "fingerprint": f"bench-x{copies}"})
+    return chars
+
+
+def train_vocab(out_dir: Path, docs: dict[str, list[tuple[str, str]]]) -> None:
+    """A small lossless vocabulary (8,000 pieces) trained on a sample of the documents."""
+    from dataprep.configs import from_mapping
+    from dataprep.vocab_config import VocabConfig
+    from vocab.train import train_model
+
+    cfg = from_mapping(VocabConfig, {"size": 8000}, "vocab")
+    sample = [t[:20000] for items in docs.values() for _, t in items[:: max(1, len(items) // 2000)]]
+    proto = train_model(sample, cfg)
+    (out_dir / "vocab").mkdir(parents=True, exist_ok=True)
+    (out_dir / "vocab" / "spm.model").write_bytes(proto)
+
+
+def child_reference(run_dir: str) -> dict:
+    """Plain loop: store row groups -> SentencePiece encode, one thread."""
+    import pyarrow.parquet as pq
+
+    from dataprep.store import part_files
+    from vocab.model import Vocab
+
+    sp = Vocab.load(os.path.join(run_dir, "vocab")).processor
+    started = time.perf_counter()
+    cpu = time.process_time()
+    docs = 0
+    per_source = {s: 0 for s in SOURCES}
+    for source in SOURCES:
+        for path in part_files(run_dir, [source]):
+            f = pq.ParquetFile(path)
+            for rg in range(f.num_row_groups):
+                for text in f.read_row_group(rg, columns=["text"]).column("text").to_pylist():
+                    per_source[source] += len(sp.encode(text)) + 1  # + end-of-document, as the stage counts
+                    docs += 1
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "cpu": time.process_time() - cpu,
+        "tokens": sum(per_source.values()),
+        "documents": docs,
+        "per_source": per_source,
+    }
+
+
+def child_shards(run_dir: str, workers: int, weights: dict[str, float]) -> dict:
+    """The shards stage on the store, as ``dataprep shards`` runs it. With ``weights``
+    proportional to each source's tokens, the largest budget without repeats writes (almost)
+    every token once, so the stage tokenizes, shuffles, packs and writes the whole corpus."""
+    import logging
+
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    from dataprep.recipe import Recipe, SourceSpec
+    from dataprep.shards.config import ShardsConfig
+    from pipelines.shards import write_shards
+
+    recipe = Recipe(
+        "bench",
+        0,
+        tuple(SourceSpec(name, "text", ("-",), w) for name, w in weights.items()),
+        shards=ShardsConfig(shard_tokens=8_000_000),
+    )
+    started = time.perf_counter()
+    cpu = time.process_time()
+    m = write_shards(recipe, run_dir, workers=workers)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += children.ru_utime + children.ru_stime  # worker processes when workers > 1
+    available = sum(s["available_tokens"] for s in m["sources"].values())
+    written = sum(s["tokens"] for s in m["splits"].values())
+    return {"seconds": seconds, "cpu": cpu, "tokens": available, "written": written, "shards": len(m["shards"])}
+
+
+def run_child(args: list[str]) -> tuple[dict, float]:
+    """Run this script as a child; return its JSON result and its peak RSS in MB."""
+    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"child {args} failed with status {status}")
+    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="corpus copies per size")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, run_dir = args.child[0], args.child[1]
+        if kind == "reference":
+            result = child_reference(run_dir)
+        else:
+            result = child_shards(run_dir, int(args.child[2]), json.loads(args.child[3]))
+        print(json.dumps(result))
+        return
+
+    docs = corpus_documents(Path(args.corpora))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-shards-"))
+    try:
+        vocab_home = tmp / "vocab-home"
+        train_vocab(vocab_home, docs)
+        print(f"{'size':>4} {'MB text':>8} {'what':>10} {'tokens':>11} {'seconds':>8} {'tokens/s':>10} {'CPU s':>7} {'tokens/CPU s':>12} {'peak MB':>8}")
+        rows = []
+        for copies in args.sizes:
+            run = tmp / f"x{copies}"
+            chars = write_store(run, docs, copies)
+            shutil.copytree(vocab_home / "vocab", run / "vocab")
+            ref, ref_mb = run_child(["--child", "reference", str(run)])
+            weights = json.dumps(ref["per_source"])
+            pipe, pipe_mb = run_child(["--child", "shards", str(run), str(args.workers), weights])
+            for what, r, mb in (("reference", ref, ref_mb), ("shards", pipe, pipe_mb)):
+                print(
+                    f"{copies:>4} {chars / 1e6:>8.1f} {what:>10} {r['tokens']:>11,} {r['seconds']:>8.1f} "
+                    f"{r['tokens'] / r['seconds']:>10,.0f} {r['cpu']:>7.1f} {r['tokens'] / r['cpu']:>12,.0f} {mb:>8.0f}"
+                )
+            print(f"     shards wrote {pipe['written']:,} tokens in {pipe['shards']} shards (Parquet + Megatron)")
+            rows.append((copies, pipe["seconds"] / ref["seconds"], pipe["cpu"] / ref["cpu"], pipe_mb, ref_mb))
+        print()
+        for copies, ratio, cpu_ratio, pipe_mb, ref_mb in rows:
+            print(
+                f"size x{copies}: overhead {ratio:.2f}x the plain loop's wall time, {cpu_ratio:.2f}x its CPU time "
+                f"(workers={args.workers}); peak RSS {pipe_mb:.0f} MB vs {ref_mb:.0f} MB"
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
