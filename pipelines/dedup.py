@@ -223,9 +223,10 @@ class _VerifyFn(_CountingDoFn):
         if not docs:
             return
         doc_a = docs[0]
+        memo: dict = {}  # doc_a's shingle set, computed once for all its pairs
         for edge, doc_b in pairs:
             self.count(("candidate_pairs",))
-            if verify_pair(doc_a, doc_b, self.settings):
+            if verify_pair(doc_a, doc_b, self.settings, memo):
                 self.count(("verified_pairs",))
                 yield edge
 
@@ -294,6 +295,7 @@ class _ResolveClusterFn(_CountingDoFn):
         if not members:
             return
         keeper = keepers[0]
+        memo: dict = {}
         size = 0
         for doc in members:
             size += 1
@@ -301,7 +303,7 @@ class _ResolveClusterFn(_CountingDoFn):
                 yield beam.pvalue.TaggedOutput("cluster", cluster_row(doc, keeper.id, True, 1.0, "near"))
             else:
                 yield dropped(doc, NEAR_REASON)
-                sim = keeper_similarity(doc, keeper, self.settings)
+                sim = keeper_similarity(doc, keeper, self.settings, memo)
                 yield beam.pvalue.TaggedOutput("cluster", cluster_row(doc, keeper.id, False, sim, "near"))
                 self.count(("sources", doc.source, "dropped_" + NEAR_REASON))
         self.count(("cluster_sizes", str(size)))

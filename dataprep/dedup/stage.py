@@ -107,19 +107,21 @@ def bucket_to_edges(scope: str, members: Iterable[Node], stage: StageSettings) -
     return edges, counts
 
 
-def verify_pair(a: Document, b: Document, stage: StageSettings) -> bool:
+def verify_pair(a: Document, b: Document, stage: StageSettings, memo: dict | None = None) -> bool:
     """Whether a candidate pair is a duplicate: the stricter of the two sources' thresholds,
-    Levenshtein if either source asks for it; always true without verification."""
+    Levenshtein if either source asks for it; always true without verification. ``memo``
+    caches shingle sets while one document is compared with many (see `verify.similarity`)."""
     sa, sb = stage.for_source(a.source), stage.for_source(b.source)
     if not sa.verify:
         return True
-    return is_duplicate(a.text, b.text, sa, pair_metric(sa, sb), max(sa.threshold, sb.threshold))
+    return is_duplicate(a.text, b.text, sa, pair_metric(sa, sb), max(sa.threshold, sb.threshold), memo)
 
 
-def keeper_similarity(doc: Document, keeper: Document, stage: StageSettings) -> float:
-    """The similarity of a dropped document to its cluster's kept one (no cutoff: reported)."""
+def keeper_similarity(doc: Document, keeper: Document, stage: StageSettings, memo: dict | None = None) -> float:
+    """The similarity of a dropped document to its cluster's kept one (no cutoff: reported).
+    Both metrics are symmetric; the keeper goes first so a ``memo`` reuses its shingle set."""
     sa, sb = stage.for_source(doc.source), stage.for_source(keeper.source)
-    return similarity(doc.text, keeper.text, sa, pair_metric(sa, sb))
+    return similarity(keeper.text, doc.text, sa, pair_metric(sa, sb), memo=memo)
 
 
 def stats_from_counts(stage_name: str, counts: Iterable[Count], settings: StageSettings) -> dict[str, Any]:

@@ -48,22 +48,40 @@ def pair_metric(a: DedupSettings, b: DedupSettings) -> str:
     return "levenshtein" if "levenshtein" in (a.metric, b.metric) else "jaccard"
 
 
-def similarity(text_a: str, text_b: str, settings: DedupSettings, metric: str | None = None, score_cutoff: float | None = None) -> float:
+def similarity(
+    text_a: str,
+    text_b: str,
+    settings: DedupSettings,
+    metric: str | None = None,
+    score_cutoff: float | None = None,
+    memo: dict | None = None,
+) -> float:
     """Similarity of two documents by ``metric`` (default ``settings.metric``).
 
     Levenshtein falls back to Jaccard of the shingle sets when either text is longer than
     ``settings.max_levenshtein_chars``. ``score_cutoff`` lets Levenshtein stop early (the result
-    is then 0.0 below the cutoff); Jaccard is always exact.
+    is then 0.0 below the cutoff); Jaccard is always exact. ``memo`` (a dict the caller keeps
+    while comparing one ``text_a`` with many texts) caches ``text_a``'s shingle set.
     """
     metric = metric or settings.metric
     if text_a == text_b:  # cheap and common (a bucket of copies)
         return 1.0
     if metric == "levenshtein" and max(len(text_a), len(text_b)) <= settings.max_levenshtein_chars:
         return levenshtein_similarity(text_a, text_b, score_cutoff)
-    return jaccard(shingle_set(text_a, settings.shingle, settings.ngram), shingle_set(text_b, settings.shingle, settings.ngram))
+    key = (settings.shingle, settings.ngram)
+    cached = memo.get(key) if memo is not None else None
+    if cached is not None and cached[0] is text_a:  # the memo holds text_a: its id cannot be reused
+        set_a = cached[1]
+    else:
+        set_a = shingle_set(text_a, settings.shingle, settings.ngram)
+        if memo is not None:
+            memo[key] = (text_a, set_a)
+    return jaccard(set_a, shingle_set(text_b, settings.shingle, settings.ngram))
 
 
-def is_duplicate(text_a: str, text_b: str, settings: DedupSettings, metric: str | None = None, threshold: float | None = None) -> bool:
+def is_duplicate(
+    text_a: str, text_b: str, settings: DedupSettings, metric: str | None = None, threshold: float | None = None, memo: dict | None = None
+) -> bool:
     """True when the two texts are at least ``threshold`` (default ``settings.threshold``) similar."""
     threshold = settings.threshold if threshold is None else threshold
-    return similarity(text_a, text_b, settings, metric, score_cutoff=threshold) >= threshold
+    return similarity(text_a, text_b, settings, metric, score_cutoff=threshold, memo=memo) >= threshold
