@@ -48,6 +48,18 @@ class Rejected(NamedTuple):
     detail: str
 
 
+class Pending(NamedTuple):
+    """A record read but not yet parsed. A reader whose per-record work is costly (HTML
+    extraction) yields these when asked to ``defer``, so the pipeline can spread that work over
+    all workers after a reshuffle instead of leaving it on the worker that holds the file. The
+    kind's ``finish(pending, options)`` turns one into a `Document`, `Dropped` or `Rejected`.
+    ``data`` is whatever ``finish`` needs, and must be picklable."""
+
+    id: str
+    source: str
+    data: Any
+
+
 class Verdict(NamedTuple):
     """A filter's answer: keep, or drop with a reason (``Verdict(False, "too_short")``)."""
 

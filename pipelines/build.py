@@ -1,7 +1,7 @@
 """The build stage on Beam: read every source, normalise, filter, deduplicate, write the store.
 
     units (source, path, root)
-      | ReadSources          # Output: Document; dropped, rejected, stats
+      | ReadSources          # Output: Document; rejected, stats (costly parsing reshuffled)
       | CleanDocuments       # Output: Document normalised, length- and quality-filtered
       | DropExactDuplicates  # (recipe dedup section)
       | DropNearDuplicates
@@ -41,7 +41,7 @@ from dataprep.errors import FormatError, StageError
 from dataprep.manifest import dumps_json
 from dataprep.normalize import check_length, normalize_document
 from dataprep.recipe import Recipe, SourceSpec, match_sources
-from dataprep.records import Document, Dropped, Rejected
+from dataprep.records import Document, Dropped, Pending, Rejected
 from dataprep.sources import ReadContext, reader_module
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes, part_name
 from pipelines.fs import BeamFileSystem, join, remove_tree, write_bytes_atomic
@@ -125,11 +125,17 @@ class _ReadUnitFn(_CountingDoFn):
             self.count(source, "read", "input_bytes", _size(self._fs, path))
         except Exception:  # size is informative only
             pass
-        records = reader_module(spec.kind).read(self._fs, path, ctx)
+        module = reader_module(spec.kind)
+        # Readers that can defer their costly step (HTML extraction) do so: pending records are
+        # reshuffled over all workers and finished there (see ReadSources).
+        records = module.read(self._fs, path, ctx, defer=True) if hasattr(module, "finish") else module.read(self._fs, path, ctx)
         position = "start"
         n = 0
         try:
             for n, rec in enumerate(records, 1):
+                if isinstance(rec, Pending):
+                    yield beam.pvalue.TaggedOutput("pending", rec)
+                    continue
                 self.count(source, "read", "in")
                 if isinstance(rec, Document):
                     position = rec.meta.get("position", position)
@@ -151,6 +157,30 @@ class _ReadUnitFn(_CountingDoFn):
         log.info("read %s (%s): %d records", path, source, n)
 
 
+class _FinishFn(_CountingDoFn):
+    """`Pending` -> its `Document`, counted like a record read directly."""
+
+    def __init__(self, specs: dict[str, SourceSpec]) -> None:
+        self._specs = specs
+
+    def process(self, pending: Pending) -> Iterator[Any]:
+        spec = self._specs[pending.source]
+        self.count(pending.source, "read", "in")
+        try:
+            rec = reader_module(spec.kind).finish(pending, spec.options)
+        except Exception as e:  # a reader bug: reject this record, keep going
+            log.exception("finishing %s failed", pending.id)
+            rec = Rejected(pending.source, pending.id, "", "reader_error", f"{type(e).__name__}: {e}"[:REJECT_DETAIL_CHARS])
+        if isinstance(rec, Document):
+            self.count(pending.source, "read", "out")
+            yield rec
+        elif isinstance(rec, Dropped):
+            self.count(pending.source, "read", f"dropped:{rec.reason}")
+        else:
+            self.count(pending.source, "read", f"rejected:{rec.reason}")
+            yield beam.pvalue.TaggedOutput("rejected", rec)
+
+
 def _size(fs: BeamFileSystem, path: str) -> int:
     infos = fs.match(path)
     return sum(i.size for i in infos) if infos else 0
@@ -168,12 +198,23 @@ class ReadSources(beam.PTransform):
         self._specs = specs
 
     def expand(self, units: beam.PCollection) -> dict[str, beam.PCollection]:
-        results = (
+        stats = _CountingDoFn.STATS
+        read = (
             units
             | "SpreadUnits" >> beam.Reshuffle()  # one unit per worker, not one bundle for all
-            | "ReadUnits" >> beam.ParDo(_ReadUnitFn(self._specs)).with_outputs("rejected", _CountingDoFn.STATS, main="documents")
+            | "ReadUnits" >> beam.ParDo(_ReadUnitFn(self._specs)).with_outputs("pending", "rejected", stats, main="documents")
         )
-        return {"documents": results.documents, "rejected": results.rejected, "stats": results[_CountingDoFn.STATS]}
+        # Output: Document | Pending (a page whose extraction is deferred) | Rejected
+        finished = (
+            read.pending
+            | "SpreadPending" >> beam.Reshuffle()
+            | "FinishPending" >> beam.ParDo(_FinishFn(self._specs)).with_outputs("rejected", stats, main="documents")
+        )
+        return {
+            "documents": (read.documents, finished.documents) | "AllRead" >> beam.Flatten(),
+            "rejected": (read.rejected, finished.rejected) | "AllRejected" >> beam.Flatten(),
+            "stats": (read[stats], finished[stats]) | "ReadStats" >> beam.Flatten(),
+        }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ Every reader module exposes:
 - ``read(fs, path, ctx) -> Iterator[ReadResult]``: stream one input unit (a file; for ``code`` a
   repository folder or archive) and yield a `Document`, `Dropped` or `Rejected` for every record,
   so the stage can account for all of them. Memory must not grow with the file's size.
+
+A reader whose per-record work is costly may also accept ``read(..., defer=True)``, yielding
+`Pending` records in place of that work, and expose ``finish(pending, options) -> ReadResult``
+to do it; the build then reshuffles pending records over all workers before finishing them, so
+one large file does not keep one worker busy while the others idle.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 
 from dataprep.errors import RecipeError
 from dataprep.fs import DECOMPRESSION_ERRORS, FileSystem, open_decompressed, relative_to_root
-from dataprep.records import Document, Dropped, ReadResult, Rejected, make_id
+from dataprep.records import Document, Dropped, Pending, ReadResult, Rejected, make_id
 from dataprep.sources import ReadContext
 from dataprep.sources.text import decode_counting
 
@@ -271,11 +271,12 @@ def _record_meta(record: Any, rel: str, position: int) -> dict[str, Any]:
     }
 
 
-def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
+def read(fs: FileSystem, path: str, ctx: ReadContext, defer: bool = False) -> Iterator[ReadResult | Pending]:
     """Stream the WARC at ``path``: a `Document`, `Dropped` or `Rejected` per candidate record.
 
     Positions are 0-based record indexes within the file (every record counts, so a position
-    names the same record whatever is kept); ids are ``source/relative-path#index``.
+    names the same record whatever is kept); ids are ``source/relative-path#index``. With
+    ``defer``, HTML pages come out as `Pending` (payload and meta) for `finish` to extract.
     """
     opts: Options = ctx.options if ctx.options is not None else Options()
     rel = relative_to_root(path, ctx.root)
@@ -293,7 +294,7 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
                     # so a text file would pass as one "record": refuse instead of guessing.
                     yield Rejected(ctx.source, rel, position, "malformed_warc", f"not a WARC record (warcio read it as {record.format})")
                     return
-                result = _read_record(record, rel, position, ctx.source, opts)
+                result = _read_record(record, rel, position, ctx.source, opts, defer)
                 position = index + 1
                 if result is not None:
                     yield result
@@ -305,7 +306,7 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
         yield Rejected(ctx.source, rel, position, reason, detail[:300])
 
 
-def _read_record(record: Any, rel: str, position: int, source: str, opts: Options) -> ReadResult | None:
+def _read_record(record: Any, rel: str, position: int, source: str, opts: Options, defer: bool = False) -> ReadResult | Pending | None:
     """One WARC record to its result; None for record types that are not candidate documents."""
     if record.rec_type not in ("response", "conversion"):
         return None
@@ -342,19 +343,29 @@ def _read_record(record: Any, rel: str, position: int, source: str, opts: Option
         return Rejected(source, rel, position, "truncated_input", "record ends before its Content-Length")
     if not is_html(content_type, payload):
         return Dropped(doc_id, source, "not_html", rel, position)
-    html, charset, charset_source, errors = decode_html(payload, content_type)
-    try:
-        text = extract_text(html, opts.extractor)
-    except Exception as e:  # noqa: BLE001 - one unparsable page must not end the run; it is rejected
-        return Rejected(source, rel, position, "extraction_failed", f"{opts.extractor}: {type(e).__name__}: {e}"[:300])
-    if not text.strip():
-        return Dropped(doc_id, source, "empty_extraction", rel, position)
     meta = _record_meta(record, rel, position)
-    meta.update(
-        content_type=content_type,
+    meta["content_type"] = content_type
+    pending = Pending(doc_id, source, (payload, meta))
+    return pending if defer else finish(pending, opts)
+
+
+def finish(pending: Pending, options: Options) -> ReadResult:
+    """Decode and extract one HTML page read with ``defer``: its `Document`, or `Dropped`
+    (``empty_extraction``) or `Rejected` (``extraction_failed``)."""
+    payload, meta = pending.data
+    rel, position, source = meta["file"], meta["position"], pending.source
+    html, charset, charset_source, errors = decode_html(payload, meta["content_type"])
+    try:
+        text = extract_text(html, options.extractor)
+    except Exception as e:  # noqa: BLE001 - one unparsable page must not end the run; it is rejected
+        return Rejected(source, rel, position, "extraction_failed", f"{options.extractor}: {type(e).__name__}: {e}"[:300])
+    if not text.strip():
+        return Dropped(pending.id, source, "empty_extraction", rel, position)
+    meta = dict(
+        meta,
         charset=charset,
         charset_source=charset_source,
         decode_errors=errors,
-        extractor=opts.extractor,
+        extractor=options.extractor,
     )
-    return Document(doc_id, source, text, meta)
+    return Document(pending.id, source, text, meta)

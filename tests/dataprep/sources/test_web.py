@@ -367,3 +367,25 @@ def test_utf16_meta_means_utf8_but_utf16_header_is_honoured():
     html = "<html><body><p>Grüße aus dem Leuchtturm</p></body></html>"
     text, charset, where, _ = web.decode_html(html.encode("utf-16-le"), "text/html; charset=utf-16le")
     assert (text, charset, where) == (html, "utf_16_le", "http")
+
+
+def test_deferred_read_then_finish_equals_direct_read(tmp_path):
+    """The build defers extraction (Pending) to spread it over workers: same results."""
+    import pickle
+
+    from dataprep.records import Pending
+
+    good = page(f"<p>{PROSE}</p>").encode()
+    warc = (
+        Warc()
+        .response("https://light.example/", good)
+        .response("https://light.example/lamp.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")
+        .response("https://light.example/empty", page("").encode())
+    )
+    path = warc.write(tmp_path / "d.warc.gz")
+    direct = read_all(path)
+    opts = web.Options()
+    deferred = list(web.read(FS, str(path), ReadContext("web", str(tmp_path), opts), defer=True))
+    assert sum(isinstance(r, Pending) for r in deferred) == 2  # the two HTML pages
+    finished = [web.finish(pickle.loads(pickle.dumps(r)), opts) if isinstance(r, Pending) else r for r in deferred]
+    assert finished == direct
