@@ -47,14 +47,23 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger("root").setLevel(logging.ERROR)
 
 
+def human_bytes(n: int) -> str:
+    """``human_bytes(1536)`` -> ``'1.5 KB'`` (decimal units, as disks and clouds count)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
 def summary_rows(manifest: dict) -> list[list]:
-    """Per-source rows (and a total) for the end-of-build table."""
+    """Per-source rows (and a total) for the end-of-build table: counts and kept text size."""
     rows = []
     for name, s in manifest["sources"].items():
-        rows.append([name, s["files"], s["read"], s["kept"], sum(s["dropped"].values()), sum(s["rejected"].values()), round(s["bytes"] / 1e6, 2)])
+        rows.append([name, s["files"], s["read"], s["kept"], sum(s["dropped"].values()), sum(s["rejected"].values()), s["bytes"]])
     if len(rows) > 1:
-        rows.append(["total"] + [sum(r[i] for r in rows) for i in range(1, 6)] + [round(sum(r[6] for r in rows), 2)])
-    return rows
+        rows.append(["total"] + [sum(r[i] for r in rows) for i in range(1, 7)])
+    return [r[:6] + [human_bytes(r[6])] for r in rows]
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -94,6 +103,6 @@ def build(recipe: str, out_dir: str | None, dry_run: bool, workers: int, verbose
     started = time.time()
     manifest = build_documents(r, out_dir, workers=workers, beam_args=args)
     elapsed = time.time() - started
-    click.echo(format_table(["source", "files", "read", "kept", "dropped", "rejected", "MB"], summary_rows(manifest)))
+    click.echo(format_table(["source", "files", "read", "kept", "dropped", "rejected", "text"], summary_rows(manifest)))
     click.echo(f"wrote {out_dir} in {elapsed:.1f} s (fingerprint {manifest['fingerprint'][:12]})")
     check_balanced_or_raise(manifest)
