@@ -23,7 +23,7 @@ from dataprep.shards.verify import verify_shards
 pytestmark = pytest.mark.integration
 
 PALM = {"dialogue": 0.50, "web": 0.27, "books": 0.13, "code": 0.05, "wiki": 0.04, "news": 0.01}
-TOTAL = 12_000_000
+TOTAL = 16_000_000
 
 
 def write_recipe(path: Path, corpora: Path) -> Path:
@@ -70,7 +70,7 @@ def test_news_repeats_its_expected_epochs(palm_run) -> None:
     _, _, result = palm_run
     news = result["shards"]["sources"]["news"]
     expected = 0.01 * TOTAL / news["available_tokens"]
-    assert expected > 1.2  # the budget is set so the small source repeats
+    assert expected > 1.5  # the budget is set so the small source repeats
     assert news["full_epochs"] == int(expected)
     assert news["epochs"] == pytest.approx(expected, rel=0.02)
 

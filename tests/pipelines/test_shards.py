@@ -24,7 +24,7 @@ from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import read_parquet_shard
 from dataprep.shards.packing import text_pieces
 from dataprep.shards.verify import verify_shards
-from dataprep.shards.batches import CopyBatch, TokenBatch, token_batch
+from dataprep.shards.batches import CopyBatch, TokenBatch, token_batch, with_eos
 from pipelines.shards import (
     MixSources,
     PackSequences,
@@ -128,7 +128,7 @@ def _batches(n_web: int = 60, n_news: int = 6) -> list[TokenBatch]:
         ids = [f"{source}/f#{i}" for i in range(n)]
         bases = [base_hash(1, i) for i in ids]
         lists = [rng.integers(4, 300, rng.integers(5, 60)).tolist() for _ in ids]
-        out.append(token_batch(source, ids, [0] * n, [1] * n, [0] * n, [10] * n, bases, bases, lists, 2))
+        out.append(token_batch(source, ids, [0] * n, [1] * n, [0] * n, [10] * n, bases, bases, [with_eos(t, 2) for t in lists]))
     return out
 
 

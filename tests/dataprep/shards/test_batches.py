@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dataprep.mixing import SourceUnits, base_hash, make_plan, shard_of, shuffle_key, validation_mask
-from dataprep.shards.batches import concat_copies, shard_copies, shuffle_and_pack, token_batch
+from dataprep.shards.batches import concat_copies, shard_copies, shuffle_and_pack, token_batch, with_eos
 
 EOS = 2
 
@@ -15,7 +15,7 @@ def batch(source: str, n: int, seed: int = 0):
     ids = [f"{source}/f#{i}" for i in range(n)]
     bases = [base_hash(5, i) for i in ids]
     lists = [rng.integers(4, 300, rng.integers(1, 40)).tolist() for _ in ids]
-    return token_batch(source, ids, [0] * n, [1] * n, [0] * n, [9] * n, bases, bases, [list(t) for t in lists], EOS), lists
+    return token_batch(source, ids, [0] * n, [1] * n, [0] * n, [9] * n, bases, bases, [with_eos(t, EOS) for t in lists]), lists
 
 
 def test_token_batch_appends_eos_and_keeps_order() -> None:
