@@ -2,7 +2,7 @@
 
 ``decode(encode(s)) == s`` for every ``str`` that `Vocab.encode` accepts, which is every string
 that can be written as UTF-8 except one containing U+10FFFF (see below). Two repairs make that
-true on top of SentencePiece's lossless training options (see ``vocab/options.py``):
+true on top of SentencePiece's lossless training options (``dataprep/vocab_config.py``):
 
 * **Literal U+2581.** SentencePiece writes a space as U+2581 (``▁``) inside pieces, so a literal
   ``▁`` in the text is indistinguishable from a space and decodes as one. We substitute
@@ -20,6 +20,9 @@ true on top of SentencePiece's lossless training options (see ``vocab/options.py
 
 `is_encodable` answers the same question without raising, so a pipeline can count such a
 document as dropped instead of failing.
+
+Long texts are encoded in segments with grid-quantised piece scores so that the Hugging Face
+export gives identical ids (see `SEGMENT_MAX` and `quantize_scores`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ SPACE_ESCAPE = "\U0010ffff"
 # the few fields we check are read with the tiny wire-format reader below.
 _MODEL_PIECES, _MODEL_TRAINER_SPEC, _MODEL_NORMALIZER_SPEC = 1, 2, 3
 _NORM_NAME, _NORM_ADD_DUMMY_PREFIX, _NORM_REMOVE_EXTRA_WS, _NORM_ESCAPE_WS = 1, 3, 4, 5
-_TRAINER_MODEL_TYPE, _TRAINER_VOCAB_SIZE, _TRAINER_BYTE_FALLBACK = 3, 4, 35
+_TRAINER_MODEL_TYPE, _TRAINER_BYTE_FALLBACK = 3, 35
 MODEL_TYPES = {1: "unigram", 2: "bpe", 3: "word", 4: "char"}
 
 
