@@ -7,7 +7,9 @@ Documents: the Python-docs and Debian-Reference WARC pages (resiliparse text, na
 included), the Wikipedia leads (en/fr/es) and Austen's novels. Each configuration runs the checks
 of `dataprep.filters.make_checks` over every document on one core; throughput is UTF-8 megabytes
 of input per CPU second (``time.process_time``), best of ``--repeat`` interleaved runs so the
-numbers survive a noisy shared machine. Configurations:
+numbers survive a noisy shared machine. Each configuration runs in a fresh process (reading the
+documents from a temporary store); "peak MB" is the growth of its peak RSS over the documents
+once loaded (models included; Linux ``/proc/self/clear_refs``). Configurations:
 
 - ``rules``: the default web rules (Gopher repetition + quality, C4, FineWeb), no language id;
 - ``rules+langid``: plus py3langid tagging;
@@ -23,9 +25,10 @@ installed, it is measured too, as the reference for language identification.
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +41,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from dataprep.filters import apply_checks, make_checks  # noqa: E402
-from dataprep.filters.classifier import QualityModel, save_training, train_quality_model  # noqa: E402
+from dataprep.filters.classifier import save_training, train_quality_model  # noqa: E402
 from dataprep.filters.config import QualityConfig  # noqa: E402
 from dataprep.filters.gopher import words  # noqa: E402
 from dataprep.recipe import parse_recipe  # noqa: E402
@@ -98,76 +101,152 @@ def measure(fn: Callable[[Document], object], docs: list[Document]) -> float:
     return time.process_time() - start
 
 
+CONFIGS = (
+    "load only",
+    "rules",
+    "rules+langid",
+    "rules+langid+quality",
+    "langid",
+    "quality",
+    "gopher_repetition (ours)",
+    "gopher_repetition (reference)",
+    "langid reference (lingua)",
+)
+
+
+def checks_for(language: bool, quality_model: str | None, rules: bool = True) -> list:
+    """The default web checks with language id and the classifier switched on or off."""
+    families = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+    filters: dict = {f: {"enabled": rules} for f in families}
+    filters["language"] = {"enabled": language}
+    filters["quality"] = {"enabled": quality_model is not None, "tag_only": True}
+    quality = {"model": quality_model} if quality_model else {}
+    source = {"name": "web", "kind": "web", "paths": ["x"], "weight": 1, "filters": filters}
+    r = parse_recipe({"name": "b", "sources": [source], "quality": quality})
+    checks = make_checks(r.sources[0], r.quality, r.seed)
+    for c in checks:
+        c.setup()
+    return checks
+
+
+def function_for(name: str, model_dir: str) -> Callable[[Document], object] | None:
+    """The per-document work of configuration ``name`` (set up, models loaded); None if its
+    library is not installed."""
+    if name == "load only":
+        return lambda d: None
+    if name == "gopher_repetition (reference)":
+        return lambda d: reference_repetition(d.text)
+    if name == "langid reference (lingua)":
+        try:
+            from lingua import LanguageDetectorBuilder
+        except ImportError:
+            return None
+        detector = LanguageDetectorBuilder.from_all_languages().build()
+        return lambda d: detector.compute_language_confidence_values(d.text[:10_000])
+    kwargs = {
+        "rules": dict(language=False, quality_model=None),
+        "rules+langid": dict(language=True, quality_model=None),
+        "rules+langid+quality": dict(language=True, quality_model=model_dir),
+        "langid": dict(language=True, quality_model=None, rules=False),
+        "quality": dict(language=False, quality_model=model_dir, rules=False),
+        "gopher_repetition (ours)": dict(language=False, quality_model=None),
+    }[name]
+    checks = checks_for(**kwargs)
+    if name == "gopher_repetition (ours)":
+        checks = [c for c in checks if c.name == "gopher_repetition"]
+    return lambda d: apply_checks(checks, d)
+
+
+def child(name: str, work: str) -> None:
+    """Run one configuration in this fresh process; print CPU seconds and peak RSS as JSON."""
+    from dataprep.store import iter_documents
+
+    docs = list(iter_documents(work))
+    gc.collect()
+    loaded = proc_status_mb("VmRSS")
+    reset_peak_rss()  # so that the peak below is the configuration's, not the loading's
+    fn = function_for(name, str(Path(work) / "quality"))
+    if fn is None:
+        print(json.dumps(None))
+        return
+    secs = measure(fn, docs)
+    print(json.dumps({"cpu": secs, "rss_mb": proc_status_mb("VmHWM") - loaded}))
+
+
+def proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS: resident now, VmHWM: peak) in MB."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux, clear_refs 5)."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--work", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    corpora = Path(args.corpora)
+    if args.child:
+        child(args.child, args.work)
+        return
 
-    docs = load_documents(corpora)
+    from dataprep.store import parquet_bytes
+
+    docs = load_documents(Path(args.corpora))
     mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
     print(f"{len(docs)} documents, {mb:.1f} MB of text")
-
-    def checks_for(language: bool, quality_model: str | None, rules: bool = True) -> list:
-        families = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
-        filters = {f: {"enabled": rules} for f in families}
-        filters["language"] = {"enabled": language}
-        filters["quality"] = {"enabled": quality_model is not None, "tag_only": True}
-        quality = {"model": quality_model} if quality_model else {}
-        r = parse_recipe({"name": "b", "sources": [{"name": "web", "kind": "web", "paths": ["x"], "weight": 1, "filters": filters}], "quality": quality})
-        checks = make_checks(r.sources[0], r.quality, r.seed)
-        for c in checks:
-            c.setup()
-        return checks
-
-    with tempfile.TemporaryDirectory() as tmp:
-        labels = {"books": 1, "wiki": 1, "web": 0}
+    with tempfile.TemporaryDirectory() as work:
+        # Documents go to a store once; each configuration runs in a fresh process that reads it,
+        # so each peak memory is that configuration's own.
+        for source in sorted({d.source for d in docs}):
+            part = Path(work) / "documents" / source / "part-00000-of-00001.parquet"
+            part.parent.mkdir(parents=True)
+            part.write_bytes(parquet_bytes(sorted((d for d in docs if d.source == source), key=lambda d: d.id)))
         t0 = time.perf_counter()
+        labels = {"books": 1, "wiki": 1, "web": 0}
         model, metrics = train_quality_model(lambda: iter(docs), labels, QualityConfig(max_chunks_per_source=3000), seed=0)
-        save_training(model, metrics, tmp)
+        save_training(model, metrics, str(Path(work) / "quality"))
         print(f"quality model trained in {time.perf_counter() - t0:.1f}s (held-out doc AUC {metrics['heldout_doc_auc']})")
-        QualityModel.load(tmp)
 
-        configs: dict[str, Callable[[Document], object]] = {}
-        for name, kwargs in (
-            ("rules", dict(language=False, quality_model=None)),
-            ("rules+langid", dict(language=True, quality_model=None)),
-            ("rules+langid+quality", dict(language=True, quality_model=tmp)),
-            ("langid", dict(language=True, quality_model=None, rules=False)),
-            ("quality", dict(language=False, quality_model=tmp, rules=False)),
-        ):
-            checks = checks_for(**kwargs)
-            configs[name] = lambda d, checks=checks: apply_checks(checks, d)
-        rep_checks = checks_for(False, None)
-        repetition_only = [c for c in rep_checks if c.name == "gopher_repetition"]
-        configs["gopher_repetition (ours)"] = lambda d: apply_checks(repetition_only, d)
-        configs["gopher_repetition (reference)"] = lambda d: reference_repetition(d.text)
-        try:
-            from lingua import LanguageDetectorBuilder
+        best: dict[str, dict[str, float]] = {}
+        for _ in range(args.repeat):  # interleaved, best of --repeat: robust to a noisy machine
+            for name in CONFIGS:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", name, "--work", work],
+                    check=True, capture_output=True, text=True,
+                ).stdout.strip().splitlines()[-1]
+                result = json.loads(out)
+                if result is None:
+                    continue
+                prev = best.get(name)
+                best[name] = {"cpu": min(result["cpu"], prev["cpu"]) if prev else result["cpu"], "rss_mb": max(result["rss_mb"], prev["rss_mb"]) if prev else result["rss_mb"]}
 
-            detector = LanguageDetectorBuilder.from_all_languages().build()
-            configs["langid reference (lingua)"] = lambda d: detector.compute_language_confidence_values(d.text[:10_000])
-        except ImportError:
-            print("lingua-language-detector not installed: no language-id reference")
-
-        best: dict[str, float] = {}
-        for _ in range(args.repeat):
-            for name, fn in configs.items():
-                secs = measure(fn, docs)
-                best[name] = min(best.get(name, float("inf")), secs)
-
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n{'configuration':34s} {'CPU s':>8s} {'MB/s/core':>10s}")
-    for name, secs in best.items():
-        print(f"{name:34s} {secs:8.2f} {mb / secs:10.2f}")
+    base = best["load only"]["rss_mb"]
+    print(f"\n{'configuration':32s} {'CPU s':>7s} {'MB/s/core':>10s} {'peak MB':>8s}")
+    for name, r in best.items():
+        rate = f"{mb / r['cpu']:10.2f}" if name != "load only" else f"{'-':>10s}"
+        print(f"{name:32s} {r['cpu']:7.2f} {rate} {r['rss_mb'] - base:8.0f}")
     ours, ref = best["gopher_repetition (ours)"], best["gopher_repetition (reference)"]
-    print(f"\ngopher repetition: vectorised {mb / ours:.2f} MB/s vs reference {mb / ref:.2f} MB/s: {ref / ours:.2f}x faster")
-    print(f"language id costs {best['rules+langid'] / best['rules']:.2f}x the rules alone; "
-          f"language id + scoring {best['rules+langid+quality'] / best['rules']:.2f}x")
+    print(f"\ngopher repetition: vectorised {mb / ours['cpu']:.2f} MB/s vs plain-Python reference "
+          f"{mb / ref['cpu']:.2f} MB/s: {ref['cpu'] / ours['cpu']:.2f}x faster, "
+          f"peak memory {ours['rss_mb'] - base:.0f} vs {ref['rss_mb'] - base:.0f} MB")
+    print(f"language id costs {best['rules+langid']['cpu'] / best['rules']['cpu']:.2f}x the rules alone; "
+          f"language id + scoring {best['rules+langid+quality']['cpu'] / best['rules']['cpu']:.2f}x")
     if "langid reference (lingua)" in best:
-        print(f"py3langid vs lingua: {best['langid reference (lingua)'] / best['langid']:.1f}x faster")
-    print(f"peak memory (RSS): {peak_mb:.0f} MB")
+        ling, lang = best["langid reference (lingua)"], best["langid"]
+        print(f"py3langid vs lingua: {ling['cpu'] / lang['cpu']:.1f}x faster, "
+              f"{lang['rss_mb'] - base:.0f} vs {ling['rss_mb'] - base:.0f} MB")
+    else:
+        print("lingua-language-detector not installed: no language-id reference")
 
 
 if __name__ == "__main__":

@@ -344,7 +344,40 @@ def render_stages(data: ReportData) -> str:
         rows.append(cells)
     headers = ["source", "read"] + [f"after {st}" for st in stage_names] + ["characters written", "MB written"]
     note = '<p class="muted">Every stage balances: in = out + dropped + rejected (see build-manifest.json).</p>'
-    return f'<section id="stages"><h2>Documents after each stage</h2>{table(headers, rows)}{note}</section>'
+    body = f"{table(headers, rows)}{note}{render_filters(data)}"
+    return f'<section id="stages"><h2>Documents after each stage</h2>{body}</section>'
+
+
+def render_filters(data: ReportData) -> str:
+    """Which rule families ran on each source (the recipe in the manifest, kind defaults resolved)."""
+    from dataprep.filters import FAMILIES, KIND_DEFAULTS
+
+    recipe = (data.manifest or {}).get("recipe", {})
+    sources = recipe.get("sources", [])
+    if not sources:
+        return ""
+    has_model = bool((recipe.get("quality") or {}).get("model"))
+    rows = []
+    for src in sources:
+        filters = src.get("filters") or {}
+        cells = [src.get("name", "?"), src.get("kind", "?")]
+        for family in FAMILIES:
+            section = filters.get(family) or {}
+            enabled = section.get("enabled")
+            if enabled is None:
+                enabled = family in KIND_DEFAULTS.get(src.get("kind", ""), frozenset()) and (family != "quality" or has_model)
+            label = "on" if enabled else "–"
+            if enabled and family == "language" and section.get("allowed"):
+                label = "keep " + ",".join(section["allowed"])
+            elif enabled and family == "language":
+                label = "tag"
+            elif enabled and family == "quality" and section.get("tag_only"):
+                label = "tag"
+            elif enabled and section.get("languages"):
+                label = "on (" + ",".join(section["languages"]) + ")"
+            cells.append(label)
+        rows.append(cells)
+    return "<h3>Filters applied</h3>" + table(["source", "kind", *FAMILIES], rows)
 
 
 def render_tokens(data: ReportData) -> str:

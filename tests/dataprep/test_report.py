@@ -35,7 +35,13 @@ def make_build_dir(root: Path) -> Path:
         (d / part_name(0, 1)).write_bytes(parquet_bytes(docs))
     manifest = {
         "format": BUILD_FORMAT,
-        "recipe": {"name": "demo <corpus>", "seed": 7},
+        "recipe": {
+            "name": "demo <corpus>", "seed": 7, "quality": {"model": None},
+            "sources": [
+                {"name": "web", "kind": "web", "filters": {"language": {"enabled": None, "allowed": ["en"]}, "c4": {"enabled": False}}},
+                {"name": "books", "kind": "books", "filters": {}},
+            ],
+        },
         "fingerprint": "abcdef0123456789",
         "sources": {
             "web": {
@@ -102,6 +108,7 @@ def test_report_has_every_section_and_escapes_text(tmp_path):
     assert "40.00%" in page  # 12 of 30 read dropped by gopher_word_count
     assert "after filter" in page
     assert "45,000" in page and "48.00%" in page  # token counts from shards/manifest.json
+    assert "Filters applied" in page and "keep en" in page  # web: language allow-list resolved
     assert "0.9876" in page  # the classifier's held-out AUC from quality/metrics.json
     assert "web: quality score, kept (10)" in page
     assert "web: quality score, all scored (12)" in page  # from the manifest's quality_histogram
