@@ -336,13 +336,16 @@ class DropNearDuplicates(beam.PTransform):
         edges = buckets.edges | "DistinctEdges" >> beam.Distinct()
         # Output: (min node, node), each candidate pair once
         by_id = docs | "DocsById" >> beam.Map(lambda d: (d.id, d))
+        # The verification and keeper joins need only source and text: without meta, each of
+        # their copies of the documents is lighter (the local runner holds them decoded).
+        slim = docs | "SlimDocsById" >> beam.Map(lambda d: (d.id, d._replace(meta={})))
         second = (
-            {"doc": by_id, "edges": edges | "KeySecond" >> beam.Map(lambda e: (node_id(e[1]), e))}
+            {"doc": slim, "edges": edges | "KeySecond" >> beam.Map(lambda e: (node_id(e[1]), e))}
             | "JoinSecond" >> beam.CoGroupByKey()
             | "AttachSecond" >> beam.FlatMap(_attach_second)
         )
         verified = (
-            {"doc": by_id, "pairs": second}
+            {"doc": slim, "pairs": second}
             | "JoinFirst" >> beam.CoGroupByKey()
             | "Verify" >> beam.ParDo(_VerifyFn(s)).with_outputs(COUNT, main="edges")
         )
@@ -371,7 +374,7 @@ class DropNearDuplicates(beam.PTransform):
             | "SplitKept" >> beam.ParDo(_LabelDocsFn()).with_outputs("labelled", main="kept")
         )
         resolved = (
-            {"doc": by_id, "members": labelled.labelled}
+            {"doc": slim, "members": labelled.labelled}
             | "JoinKeepers" >> beam.CoGroupByKey()
             | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn(s)).with_outputs("cluster", COUNT, main="dropped")
         )
