@@ -15,8 +15,10 @@ ids), trains one small vocabulary, then measures, each in a fresh child process 
   each source's tokens so that the whole corpus is written once. Its time includes starting
   Beam (a fixed 2-3 s), which is why the ratio falls as the corpus grows.
 
-It prints tokens/s and peak RSS of both and the pipeline's overhead as a time ratio
-(shards seconds / reference seconds). The machine is shared and noisy, which is why both are
+It prints tokens/s, CPU seconds and peak RSS of both and the pipeline's overhead as time ratios
+(shards / reference, wall and CPU). With ``--malloc-env``, ``shards+env`` runs the stage again
+with glibc's malloc told from process start to keep freed buffers (``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432
+MALLOC_TRIM_THRESHOLD_=1073741824``, see ``pipelines.shards.tune_malloc``). The machine is shared and noisy, which is why both are
 measured in the same run.
 """
 
@@ -154,9 +156,15 @@ def child_shards(run_dir: str, workers: int, weights: dict[str, float]) -> dict:
     return {"seconds": seconds, "cpu": cpu, "tokens": available, "written": written, "shards": len(m["shards"])}
 
 
-def run_child(args: list[str]) -> tuple[dict, float]:
+# glibc settings that keep freed buffers in the process (see pipelines.shards.tune_malloc).
+MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
+def run_child(args: list[str], env: dict[str, str] | None = None) -> tuple[dict, float]:
     """Run this script as a child; return its JSON result and its peak RSS in MB."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
@@ -169,6 +177,7 @@ def main() -> None:
     ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="corpus copies per size")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--malloc-env", action="store_true", help="also run the stage with MALLOC_* settings from the start")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -194,17 +203,23 @@ def main() -> None:
             ref, ref_mb = run_child(["--child", "reference", str(run)])
             weights = json.dumps(ref["per_source"])
             pipe, pipe_mb = run_child(["--child", "shards", str(run), str(args.workers), weights])
-            for what, r, mb in (("reference", ref, ref_mb), ("shards", pipe, pipe_mb)):
+            runs = [("reference", ref, ref_mb), ("shards", pipe, pipe_mb)]
+            if args.malloc_env:
+                tuned, tuned_mb = run_child(["--child", "shards", str(run), str(args.workers), weights], MALLOC_ENV)
+                runs.append(("shards+env", tuned, tuned_mb))
+            for what, r, mb in runs:
                 print(
                     f"{copies:>4} {chars / 1e6:>8.1f} {what:>10} {r['tokens']:>11,} {r['seconds']:>8.1f} "
                     f"{r['tokens'] / r['seconds']:>10,.0f} {r['cpu']:>7.1f} {r['tokens'] / r['cpu']:>12,.0f} {mb:>8.0f}"
                 )
             print(f"     shards wrote {pipe['written']:,} tokens in {pipe['shards']} shards (Parquet + Megatron)")
-            rows.append((copies, pipe["seconds"] / ref["seconds"], pipe["cpu"] / ref["cpu"], pipe_mb, ref_mb))
+            rows.append((copies, "shards", pipe["seconds"] / ref["seconds"], pipe["cpu"] / ref["cpu"], pipe_mb, ref_mb))
+            if args.malloc_env:
+                rows.append((copies, "shards+env", tuned["seconds"] / ref["seconds"], tuned["cpu"] / ref["cpu"], tuned_mb, ref_mb))
         print()
-        for copies, ratio, cpu_ratio, pipe_mb, ref_mb in rows:
+        for copies, what, ratio, cpu_ratio, pipe_mb, ref_mb in rows:
             print(
-                f"size x{copies}: overhead {ratio:.2f}x the plain loop's wall time, {cpu_ratio:.2f}x its CPU time "
+                f"size x{copies} {what}: overhead {ratio:.2f}x the plain loop's wall time, {cpu_ratio:.2f}x its CPU time "
                 f"(workers={args.workers}); peak RSS {pipe_mb:.0f} MB vs {ref_mb:.0f} MB"
             )
     finally:

@@ -302,11 +302,11 @@ def tune_malloc() -> bool:
 
     The stage allocates and frees buffers of megabytes (token batches, coder payloads, shards);
     glibc's default unmaps them on free and page-faults them back in on the next allocation.
-    On 28 M tokens (benchmarks/shards.py) this call, made once Beam is imported, cut minor page
-    faults from 847k to 550-680k and CPU time from 7.5 s to 6.6-6.9 s; the same settings given
-    before the process starts (``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432
-    MALLOC_TRIM_THRESHOLD_=1073741824``) cut them to 178k and 5.8 s. Affects this worker
-    process only; returns whether it applied.
+    On 28 M tokens (benchmarks/shards.py) this call cut minor page faults from 847k to
+    550-680k and CPU time from 7.5 s to 6.6-6.9 s. Setting the same values through the
+    environment before the process starts (``benchmarks/shards.py --malloc-env``) gave no further
+    measurable gain with this call in place (7.3 vs 7.2 s). Affects this worker process only;
+    returns whether it applied.
     """
     import ctypes
     import ctypes.util
