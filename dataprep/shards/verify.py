@@ -170,7 +170,10 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
         ends = index.column("char_end").to_pylist()
         offsets = index.column("offset").to_numpy()
         lengths = index.column("length").to_numpy()
-        keyed = sorted((xxhash.xxh64_intdigest(f"{i}\x00{p}".encode("utf-8")), n) for n, (i, p) in enumerate(zip(ids, pieces)))
+        first: dict[tuple[str, int], int] = {}
+        for n, key in enumerate(zip(ids, pieces)):
+            first.setdefault(key, n)  # repeats of a piece are the same tokens: check one
+        keyed = sorted((xxhash.xxh64_intdigest(f"{i}\x00{p}".encode("utf-8")), n) for (i, p), n in first.items())
         for h, n in keyed[:sample]:
             piece_tokens = stream.tokens[offsets[n] : offsets[n] + lengths[n] - 1]
             last = pieces[n] == counts[n] - 1
