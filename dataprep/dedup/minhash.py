@@ -346,7 +346,10 @@ def _batch_shingles(texts: Sequence[str], shingle: str, n: int) -> tuple[np.ndar
         if len(enc) > 1:
             starts[1:] = np.cumsum([len(e) + 1 for e in enc[:-1]])
         units, tok_start = _token_hashes(data, with_starts=True)
-        unit_doc = np.searchsorted(starts, tok_start, side="right") - 1
+        # tokens per document from the few document starts (cheaper than locating every token)
+        first_tok = np.searchsorted(tok_start, starts)
+        per_doc = np.diff(np.append(first_tok, tok_start.size))
+        unit_doc = np.repeat(np.arange(len(enc)), per_doc)
     else:
         parts = [_char_bytes(t) for t in texts]
         sizes = np.array([p.size for p in parts], dtype=np.int64)
@@ -377,6 +380,8 @@ def _batch_shingles(texts: Sequence[str], shingle: str, n: int) -> tuple[np.ndar
         docs.append(np.array([d]))
     if not hashes:
         return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
+    if len(hashes) == 1:  # no short document: already grouped by document, in order
+        return hashes[0], docs[0]
     h, d = np.concatenate(hashes), np.concatenate(docs)
     order = np.argsort(d, kind="stable")
     return h[order], d[order]
