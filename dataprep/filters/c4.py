@@ -2,7 +2,7 @@
 
 ``c4_clean(text, rules, bad_words)`` returns the cleaned text and a verdict: line rules remove
 lines and keep the document; document rules drop it with a reason (``c4_lorem_ipsum``,
-``c4_curly_bracket``, ``c4_bad_words``, ``c4_too_few_sentences``). Sentences are counted by
+``c4_curly_bracket``, ``c4_bad_words``, ``c4_too_few_sentences``, ``c4_empty``). Sentences are counted by
 their end marks rather than with NLTK's punkt (which TFDS downloads at run time); every kept line
 ends in an end mark, so it counts at least one.
 """
@@ -97,4 +97,6 @@ def c4_clean(text: str, rules: C4Rules, bad_words: Pattern[str] | None = None) -
         kept.append(line)
     if sentences < rules.min_sentences:
         return text, Verdict(False, "c4_too_few_sentences")
+    if not kept:  # min_sentences 0 and every line removed: never keep an empty document
+        return text, Verdict(False, "c4_empty")
     return "\n".join(kept).strip(), KEEP
