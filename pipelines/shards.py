@@ -197,6 +197,10 @@ def build_manifest(
             "epochs": epochs(total_by_source[s], sp.available_tokens),
             "dropped": {k: v for k, v in sorted(tally.get(s, {}).items()) if k.startswith("dropped_")},
         }
+        # Every document of the store is tokenized or dropped with a reason.
+        read = sum(tally.get(s, {}).values())
+        in_store = header.get("store_documents", {}).get(s)
+        sources[s]["balanced"] = in_store is None or read == in_store
     splits = {}
     for split in SPLITS:
         rs = [r for r in records if r["split"] == split]
@@ -209,6 +213,7 @@ def build_manifest(
         }
     return {
         **header,
+        "balanced": all(v["balanced"] for v in sources.values()),
         "format": SHARDS_FORMAT,
         "budget": {"mode": plan.budget, "total_tokens": plan.total_tokens},
         "sources": sources,
@@ -501,6 +506,10 @@ def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
         "token_dtype": token_dtype(vocab.size).name,
         "seed": recipe.seed,
         "config": to_plain(cfg),
+        # Rows per source from the part files' footers, to balance the stage's account.
+        "store_documents": {
+            s.name: sum(pq.ParquetFile(p).metadata.num_rows for p in part_files(store_dir, [s.name])) for s in recipe.sources
+        },
     }
 
 

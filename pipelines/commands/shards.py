@@ -66,6 +66,9 @@ def echo_summary(manifest: dict[str, Any]) -> None:
     click.echo(format_table(SPLIT_HEADERS, split_rows(manifest)))
     b = manifest["budget"]
     click.echo(f"budget: {b['total_tokens']:,} tokens ({b['mode']}); sequence length {manifest['config']['sequence_length']}")
+    if not manifest.get("balanced", True):
+        unbalanced = [s for s, v in manifest["sources"].items() if not v.get("balanced", True)]
+        click.echo(f"warning: documents tokenized + dropped differ from the store's count for {', '.join(unbalanced)}", err=True)
 
 
 @click.group(cls=DefaultToWriteGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -227,6 +227,7 @@ def test_manifest_accounts_for_every_source(written) -> None:
     assert splits["train"]["tokens"] + splits["validation"]["tokens"] == written_tokens + splits["train"]["padding_tokens"] + splits["validation"]["padding_tokens"]
     assert abs(written_tokens - 40_000) < 1_000
     assert m["vocab_fingerprint"] and m["store_fingerprint"] == "test-store"
+    assert m["balanced"] and m["store_documents"] == {name: len(docs) for name, docs in corpus().items()}
     assert os.listdir(os.path.join(out, "shards")) and not os.path.exists(os.path.join(out, ".shards.partial"))
 
 
@@ -325,3 +326,32 @@ def test_one_and_two_workers_write_identical_bytes(written, vocab_dir, tmp_path)
             a = open(os.path.join(out, "shards", f["path"]), "rb").read()
             b = open(os.path.join(two, "shards", f["path"]), "rb").read()
             assert a == b, f["path"]
+
+
+def test_run_skips_up_to_date_stages_and_redoes_only_what_changed(tmp_path) -> None:
+    from dataprep.recipe import load_recipe
+    from pipelines.commands.run import run_all
+
+    for source, docs in corpus().items():
+        folder = tmp_path / "data" / source
+        folder.mkdir(parents=True)
+        for i, d in enumerate(docs):
+            (folder / f"{i:03d}.txt").write_text(d.text + "\n", encoding="utf-8")
+    body = "name: run\nseed: 1\nsources:\n" + "".join(
+        f"  - {{name: {n}, kind: text, paths: [data/{n}/*.txt], weight: {w}}}\n" for n, w in WEIGHTS.items()
+    )
+    rec = tmp_path / "r.yaml"
+    rec.write_text(body + "vocab: {size: 480}\nshards: {total_tokens: 30000, sequence_length: 128}\n")
+    out = str(tmp_path / "out")
+    first = run_all(load_recipe(str(rec)), out)
+    assert [st for _, st, _ in first["stages"]] == ["ran", "ran", "ran"]
+    again = run_all(load_recipe(str(rec)), out)
+    assert [st for _, st, _ in again["stages"]] == ["skipped", "skipped", "skipped"]
+    assert again["shards"] == first["shards"]
+    rec.write_text(body + "vocab: {size: 480}\nshards: {total_tokens: 20000, sequence_length: 128}\n")
+    changed = run_all(load_recipe(str(rec)), out)
+    assert [st for _, st, _ in changed["stages"]] == ["skipped", "skipped", "ran"]
+    assert changed["shards"]["budget"]["total_tokens"] == 20000
+    # A shard file gone missing makes the stage run again.
+    os.unlink(os.path.join(out, "shards", changed["shards"]["shards"][0]["files"]["index"]["path"]))
+    assert run_all(load_recipe(str(rec)), out)["stages"][2][1] == "ran"
