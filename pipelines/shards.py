@@ -23,7 +23,7 @@ manifest is written, so ``DIR/shards/`` is either absent or complete.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import os
 import shutil
@@ -34,11 +34,11 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
 import numpy as np
+import pyarrow.parquet as pq
+from apache_beam.transforms.combiners import ToList
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
-import pyarrow.parquet as pq
-from apache_beam.transforms.combiners import ToList
 
 from dataprep import __version__
 from dataprep.configs import to_plain
@@ -54,8 +54,8 @@ from dataprep.mixing import (
     realised_shares,
     validation_mask,
 )
-from dataprep.shards.batches import CopyBatch, TokenBatch, shard_copies, shuffle_and_pack, token_batch, with_eos
 from dataprep.records import Document
+from dataprep.shards.batches import CopyBatch, TokenBatch, shard_copies, shuffle_and_pack, token_batch, with_eos
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
     SHARDS_FORMAT,
@@ -123,7 +123,7 @@ def pack_shard(
 ) -> PackedShard:
     """Sort a shard's copies by shuffle key and pack them (see `shuffle_and_pack`)."""
     (split, index), values = item
-    batches = sorted((b for b in values if b is not None), key=lambda b: (b.key[0], b.ids[0]) if len(b.key) else (0, ""))
+    batches = [b for b in values if b is not None]  # None marks a planned shard (may be empty)
     packed, provenance = shuffle_and_pack(
         batches, config.sequence_length, pad_id, segment_ids=config.segment_ids, last_sequence=config.last_sequence
     )
@@ -143,7 +143,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
     for kind, data in blobs.items():
         path = os.path.join(out_dir, paths[kind])
         write_atomic(path, lambda f, data=data: f.write(data))
-        files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": sha256_file(path)}
+        files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     per_source: Counter[str] = Counter()
     for source, n in zip(shard.copies.sources, shard.packed.doc_lengths.tolist()):
         per_source[source] += n

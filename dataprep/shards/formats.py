@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa

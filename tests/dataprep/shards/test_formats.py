@@ -3,7 +3,6 @@ description, Parquet read back by Hugging Face ``datasets``."""
 
 from __future__ import annotations
 
-import os
 import struct
 from types import SimpleNamespace
 
