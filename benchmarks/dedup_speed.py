@@ -61,7 +61,6 @@ def _ds_shingles(text: str) -> list[bytes]:
 
 
 def bench_signatures(corpora: Path, mb: float) -> None:
-    import numpy as np
     from datasketch import MinHash
 
     from dataprep.dedup.config import DedupSettings
@@ -136,7 +135,6 @@ def bench_signatures(corpora: Path, mb: float) -> None:
     print(f"datasketch MinHash.update loop                {best['update']:7.2f} MB/s   ours x{o / best['update']:.1f}")
     print(f"datasketch MinHash.bulk                       {best['bulk']:7.2f} MB/s   ours x{o / best['bulk']:.1f}")
     print(f"datasketch MinHash.bulk, shingling not timed  {best['bulk_pre']:7.2f} MB/s   ours x{o / best['bulk_pre']:.1f}")
-    del np
 
 
 # ---- end to end -----------------------------------------------------------------------------

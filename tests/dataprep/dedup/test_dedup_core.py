@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dataprep.configs import from_mapping
-from dataprep.dedup.components import UnionFind, bucket_edges, hash_to_min, keeper_key, node_id
+from dataprep.dedup.components import UnionFind, bucket_edges, hash_to_min, keeper_key
 from dataprep.dedup.config import DedupConfig, SourceDedup, stage_settings
 from dataprep.dedup.exact import exact_key, normalize_for_exact
 from dataprep.dedup.local import drop_exact_duplicates, drop_near_duplicates
