@@ -33,6 +33,7 @@ A recipe snippet::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from dataprep.errors import RecipeError
 
@@ -149,8 +150,10 @@ class GopherRepetitionRules:
     max_dup_paragraph_fraction: float = 0.30
     max_dup_line_char_fraction: float = 0.20
     max_dup_paragraph_char_fraction: float = 0.20
-    max_top_ngram_char_fraction: dict[int, float] = field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
-    max_dup_ngram_char_fraction: dict[int, float] = field(
+    # Keys are n; ``Any`` because a resolved recipe written as JSON or YAML (the build manifest,
+    # ``--dry-run``) has them as strings: __post_init__ turns "2" back into 2.
+    max_top_ngram_char_fraction: dict[Any, float] = field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    max_dup_ngram_char_fraction: dict[Any, float] = field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
     )
 
@@ -164,10 +167,15 @@ class GopherRepetitionRules:
         ):
             _check_fraction(name, getattr(self, name))
         for name in ("max_top_ngram_char_fraction", "max_dup_ngram_char_fraction"):
+            limits: dict[int, float] = {}
             for n, frac in getattr(self, name).items():
-                if n < 1:
-                    raise RecipeError(f"{name}.{n}", "n-gram sizes >= 1", n)
+                if isinstance(n, str) and n.isdigit():
+                    n = int(n)
+                if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                    raise RecipeError(f"{name}.{n}", "n-gram sizes (integers >= 1) as keys", n)
                 _check_fraction(f"{name}.{n}", frac)
+                limits[n] = frac
+            object.__setattr__(self, name, limits)  # frozen: normalise keys once, here
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,19 @@ def test_rule_families_can_be_limited_to_languages():
     assert verdict == (False, "gopher_word_count")
     with pytest.raises(RecipeError):
         recipe("web", {"c4": {"languages": ["EN"]}})
+
+
+def test_resolved_recipe_round_trips():
+    """The resolved recipe (JSON in the manifest, YAML from --dry-run) parses back to the same."""
+    import json
+
+    import yaml
+
+    r = recipe("web", {"gopher_repetition": {"max_top_ngram_char_fraction": {2: 0.25}}})
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["sources"][0]["filters"]["gopher_repetition"]["max_top_ngram_char_fraction"] == {"2": 0.25}
+    again = parse_recipe(yaml.safe_load(yaml.safe_dump(data)))
+    assert again.sources[0].filters == r.sources[0].filters
+    assert again.fingerprint() == r.fingerprint()
+    with pytest.raises(RecipeError):
+        recipe("web", {"gopher_repetition": {"max_dup_ngram_char_fraction": {"five": 0.1}}})
