@@ -47,6 +47,12 @@ def train(recipe: str, out_dir: str, model_dir: str | None) -> None:
     if missing:
         click.echo(f"note: no documents in the store for {', '.join(missing)}", err=True)
     labels = {n: labels[n] for n in names}
+    if built_with_classifier(out_dir):
+        click.echo(
+            "note: this store was built with quality.model set, so its web documents already passed a "
+            "classifier; negatives are best taken from a build without it",
+            err=True,
+        )
     start = time.perf_counter()
     model, metrics = train_quality_model(lambda: iter_documents(out_dir, names), labels, r.quality, r.seed)
     target = model_dir or os.path.join(out_dir, "quality")
@@ -62,6 +68,20 @@ def train(recipe: str, out_dir: str, model_dir: str | None) -> None:
 
     click.echo(f"held-out ROC AUC: documents {auc(metrics['heldout_doc_auc'])}, chunks {auc(metrics['heldout_chunk_auc'])}")
     click.echo(f"model written to {target} in {time.perf_counter() - start:.1f}s; set quality.model: {target}")
+
+
+def built_with_classifier(out_dir: str) -> bool:
+    """Whether the build at ``out_dir`` ran with a quality model (from its manifest's recipe)."""
+    import json
+
+    from dataprep.store import BUILD_MANIFEST
+
+    try:
+        with open(os.path.join(out_dir, BUILD_MANIFEST), encoding="utf-8") as f:
+            recipe = json.load(f).get("recipe", {})
+    except (OSError, ValueError):
+        return False
+    return bool((recipe.get("quality") or {}).get("model"))
 
 
 @quality.command("score")
