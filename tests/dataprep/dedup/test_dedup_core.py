@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dataprep.configs import from_mapping
-from dataprep.dedup.components import UnionFind, bucket_edges, hash_to_min, keeper_key
+from dataprep.dedup.components import UnionFind, bucket_edges, hash_to_min, keeper_key, node_id
 from dataprep.dedup.config import DedupConfig, SourceDedup, stage_settings
 from dataprep.dedup.exact import exact_key, normalize_for_exact
 from dataprep.dedup.local import drop_exact_duplicates, drop_near_duplicates
@@ -102,7 +102,8 @@ def test_bucket_edges_form_a_star_on_the_minimum() -> None:
 def test_keeper_is_longest_then_smallest_id_hash() -> None:
     assert min(keeper_key("a", 5), keeper_key("b", 9)) == keeper_key("b", 9)
     x, y = keeper_key("x", 5), keeper_key("y", 5)
-    assert min(x, y)[1] == min(x[1], y[1])
+    assert min(x, y)[4:12] == min(x[4:12], y[4:12])  # equal lengths: the smaller id hash
+    assert node_id(keeper_key("naïve/ü#3", 7)) == "naïve/ü#3"
 
 
 @pytest.mark.parametrize("seed", range(5))
