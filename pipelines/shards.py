@@ -565,15 +565,17 @@ def write_shards(
     from vocab.model import Vocab
 
     tune_malloc()
+    # Inputs in stage order: the store first (with the build's manifest), then the vocabulary.
+    names = [s.name for s in recipe.sources]
+    parts = part_files(out_dir, names)
+    if not parts:
+        raise StageError(f"{out_dir}/documents: no part files for sources {', '.join(names)} (run `dataprep build` first)")
+    read_manifest(os.path.join(out_dir, BUILD_MANIFEST), BUILD_FORMAT)
     vocab_path = vocab_path or os.path.join(out_dir, "vocab")
     vocab = Vocab.load(vocab_path)
     if vocab.eos_id < 0:
         raise FormatError(f"{vocab_path}: the vocabulary has no end-of-document (eos) piece; retrain it with one")
     header = stage_header(recipe, out_dir, vocab)
-    names = [s.name for s in recipe.sources]
-    parts = part_files(out_dir, names)
-    if not parts:
-        raise StageError(f"{out_dir}/documents: no part files for sources {', '.join(names)} (run `dataprep build` first)")
     partial = os.path.join(out_dir, PARTIAL_DIR)
     shutil.rmtree(partial, ignore_errors=True)
     os.makedirs(partial)
