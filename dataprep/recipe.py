@@ -178,6 +178,9 @@ def _parse_source(i: int, raw: Any, base_dir: str | None) -> SourceSpec:
         raise RecipeError(f"{key}.weight", "a number > 0 (the source's share of training tokens)", raw["weight"])
     min_chars = convert(raw["min_chars"], int, f"{key}.min_chars") if "min_chars" in raw else None
     filters = from_mapping(SourceFilters, raw.get("filters"), f"{key}.filters")
+    if filters.c4.bad_words_file:
+        c4 = dataclasses.replace(filters.c4, bad_words_file=_resolve_path(filters.c4.bad_words_file, base_dir))
+        filters = dataclasses.replace(filters, c4=c4)
     dedup = from_mapping(SourceDedup, raw.get("dedup"), f"{key}.dedup")
     options = from_mapping(options_cls, option_values, key)
     resolved = tuple(_resolve_path(p, base_dir) for p in paths)
@@ -215,9 +218,16 @@ def parse_recipe(data: Any, base_dir: str | None = None, path: str | None = None
         dedup=from_mapping(DedupConfig, data.get("dedup"), "dedup"),
         vocab=from_mapping(VocabConfig, data.get("vocab"), "vocab"),
         shards=from_mapping(ShardsConfig, data.get("shards"), "shards"),
-        quality=from_mapping(QualityConfig, data.get("quality"), "quality"),
+        quality=_resolve_quality(from_mapping(QualityConfig, data.get("quality"), "quality"), base_dir),
         path=path,
     )
+
+
+def _resolve_quality(quality: QualityConfig, base_dir: str | None) -> QualityConfig:
+    """``quality.model`` is a path like any other: relative to the recipe's folder."""
+    if quality.model:
+        return dataclasses.replace(quality, model=_resolve_path(quality.model, base_dir))
+    return quality
 
 
 def load_recipe(path: str, fs: FileSystem | None = None, check_paths: bool = True) -> Recipe:

@@ -544,6 +544,8 @@ def build_documents(
     fs = BeamFileSystem()
     inputs = match_sources(recipe, fs)
     units = [(name, path, root) for name, paths in inputs.items() for path, root in paths]
+    for spec in recipe.sources:  # a missing model or word list is a recipe error, before launch
+        make_checks(spec, recipe.quality, recipe.seed)
     for rel in (BUILD_MANIFEST, "documents", "rejects", "samples", "dedup"):
         remove_tree(join(out_dir, rel)) if rel != BUILD_MANIFEST else _remove_file(join(out_dir, rel))
     options = pipeline_options(workers, beam_args)

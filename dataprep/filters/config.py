@@ -307,8 +307,8 @@ class QualityConfig:
     """Top-level ``quality``: the classifier's training and its use at build time.
 
     - ``model``: the folder written by ``dataprep quality train`` (``DIR/quality``) or its
-      ``model.json``; null disables scoring. Relative paths are taken from the working
-      directory.
+      ``model.json``; null disables scoring. Relative paths are taken from the recipe
+      file's folder, like source paths.
     - ``positive_sources``: names of sources used as positives besides every ``books`` and
       ``wiki`` source (GLaM: curated text); ``negative_sources``: negatives, default every
       ``web`` source (raw web pages).

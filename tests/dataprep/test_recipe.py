@@ -110,3 +110,22 @@ def test_folder_expands_to_files_for_non_code_kinds(tmp_path):
     got = source_inputs(r.sources[0], LocalFileSystem())
     assert [p for p, _ in got] == [str(tmp_path / "d" / "sub" / "y.txt"), str(tmp_path / "d" / "x.txt")]
     assert all(root == str(tmp_path / "d") for _, root in got)
+
+
+def test_model_and_word_list_paths_are_relative_to_the_recipe(tmp_path):
+    body = GOOD.replace(
+        "weight: 0.5}", "weight: 0.5, filters: {c4: {bad_words_file: lists/bad.txt}}}"
+    ) + "    quality: {model: runs/q/quality}\n"
+    r = load_recipe(str(write(tmp_path, body)))
+    assert r.quality.model == str(tmp_path / "runs" / "q" / "quality")
+    assert r.sources[0].filters.c4.bad_words_file == str(tmp_path / "lists" / "bad.txt")
+
+
+def test_missing_quality_model_is_a_recipe_error_before_launch(tmp_path):
+    from pipelines.build import build_documents
+
+    body = GOOD.replace("weight: 0.5}", "weight: 0.5, filters: {quality: {enabled: true}}}") + "    quality: {model: nowhere}\n"
+    r = load_recipe(str(write(tmp_path, body)))
+    with pytest.raises(RecipeError, match="quality.model"):
+        build_documents(r, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
