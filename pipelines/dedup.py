@@ -386,22 +386,33 @@ class DropNearDuplicates(beam.PTransform):
 
 
 class WriteClusters(beam.PTransform):
-    """Write cluster rows to ``OUT_DIR/dedup/clusters.parquet`` (sorted, atomic); outputs the
-    ``(path, rows)``. All rows are gathered on one worker (about 100 bytes per duplicate)."""
+    """Write cluster rows to ``OUT_DIR/dedup/clusters.parquet`` (sorted, atomic, on any Beam
+    filesystem); outputs ``(path, rows)``. All rows are gathered on one worker (about 100 bytes
+    per duplicate)."""
 
     def __init__(self, out_dir: str) -> None:
         super().__init__()
         self.out_dir = out_dir
 
     def expand(self, rows: Any) -> Any:
-        from dataprep.dedup.clusters import clusters_path, write_clusters
+        from pipelines.fs import join
 
-        path = clusters_path(self.out_dir)
+        path = join(self.out_dir, "dedup", "clusters.parquet")
         return (
             rows
             | "CollectClusters" >> beam.combiners.ToList()
-            | "WriteClustersParquet" >> beam.Map(lambda rs: (path, write_clusters(rs, path)))
+            | "WriteClustersParquet" >> beam.Map(_write_clusters, path)
         )
+
+
+def _write_clusters(rows: list, path: str) -> tuple[str, int]:
+    """Any Beam filesystem (local, gs://...): temporary name, then rename."""
+    from dataprep.dedup.clusters import clusters_bytes
+    from pipelines.fs import write_bytes_atomic
+
+    blob, n = clusters_bytes(rows)
+    write_bytes_atomic(path, blob)
+    return path, n
 
 
 def make_pipeline(beam_args: Sequence[str] = ()) -> beam.Pipeline:

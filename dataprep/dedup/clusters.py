@@ -3,8 +3,8 @@
 Columns: ``id`` (the input's own id), ``source``, ``cluster_id`` (the id of the document kept
 from the cluster), ``kept`` (bool), ``similarity`` (to the kept document; 1.0 for exact
 duplicates and for the kept one), ``stage`` (``exact`` or ``near``). Rows are sorted by
-(stage, cluster_id, not kept, id) and the file is written atomically with fixed writer options,
-so the same input gives the same bytes.
+(stage, cluster_id, not kept, id) and written with fixed writer options (`clusters_bytes`), so
+the same input gives the same bytes; ``pipelines.dedup.WriteClusters`` writes them atomically.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.manifest import write_atomic
 
 CLUSTERS_FORMAT = "dataprep-dedup-clusters v1"
 SCHEMA = pa.schema(
@@ -49,14 +48,12 @@ def clusters_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.table({f.name: [r[f.name] for r in rows] for f in SCHEMA}, schema=SCHEMA)
 
 
-def write_clusters(rows: Iterable[dict[str, Any]], path: str) -> int:
-    """Write the rows to ``path`` atomically; returns the number of rows."""
+def clusters_bytes(rows: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
+    """The file's bytes (sorted rows, fixed writer options) and its number of rows."""
     table = clusters_table(rows)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", row_group_size=65536)
-    blob = buf.getvalue()
-    write_atomic(path, lambda f: f.write(blob))
-    return table.num_rows
+    return buf.getvalue(), table.num_rows
 
 
 def read_clusters(path: str) -> list[dict[str, Any]]:
