@@ -22,9 +22,10 @@ its share. Every decision is a function of hashes, never of order or worker: a d
   leaks into training);
 - copies: a source with rate ``r`` keeps ``F = floor(r)`` full copies of every document
   (repeat indices ``0..F-1``), and copy ``F`` of the documents whose key
-  ``derive(base, COPY + F)`` is below the source's threshold. The threshold is chosen over the
-  source's sorted keys so the fractional epoch holds as close as possible to
-  ``(r - F) * A_s`` tokens (exact to one document), instead of only in expectation;
+  ``derive(base, COPY + F)`` is below the source's threshold. The threshold is placed, in key
+  order, where the fractional epoch holds as close as possible to ``(r - F) * A_s`` tokens
+  (exact to one piece, not only in expectation); a histogram over key buckets finds the one
+  bucket to sort, so no step holds every key;
 - order: copy ``k`` sorts by ``derive(base, SHUFFLE + k)``; its high bits also pick its shard.
 """
 
@@ -182,51 +183,102 @@ class SourcePlan:
         return self.full_epochs + extra
 
 
-def fractional_threshold(keys: np.ndarray, tokens: np.ndarray, target: float) -> tuple[int, int]:
-    """The key threshold whose documents (keys below it) hold as close to ``target`` tokens as
-    possible, and those documents' token count.
-
-    Documents are taken in key order (a hash, so a uniform random order); the cut is placed
-    before or after the document that crosses ``target``, whichever lands closer.
-
-    >>> fractional_threshold(np.array([5, 1, 9], np.uint64), np.array([10, 10, 10]), 12)
-    (5, 10)
-    """
-    if len(keys) == 0 or target <= 0:
-        return 0, 0
-    order = np.lexsort((tokens, keys))
-    k = keys[order]
-    cum = np.concatenate([[0], np.cumsum(tokens[order], dtype=np.int64)])
-    m = int(np.argmin(np.abs(cum - target)))  # first minimum: ties prefer fewer tokens
-    threshold = TWO64 if m == len(k) else int(k[m])
-    return threshold, int(cum[m])
+# The fractional-epoch cut is found in two steps so that no worker ever holds every piece: a
+# histogram of tokens over the top BUCKET_BITS bits of the copy keys (one fixed-size array per
+# source) finds the bucket where the running total crosses the target; only that bucket's
+# pieces (about 1/65,536 of the source) are then collected and sorted to place the cut exactly.
+BUCKET_BITS = 16
+N_BUCKETS = 1 << BUCKET_BITS
+_BUCKET_SHIFT = 64 - BUCKET_BITS
 
 
-def plan_source(
-    source: str,
-    weight: float,
-    target_share: float,
-    bases: np.ndarray,
-    tokens: np.ndarray,
-    total: int,
-) -> SourcePlan:
-    """Plan one source from its documents' base hashes and token counts (end-of-document token
-    included) for a total budget of ``total`` tokens."""
-    available = int(tokens.sum(dtype=np.int64))
-    target = target_share * total
-    rate = target / available if available else 0.0
-    full = int(math.floor(rate))
-    remainder = target - full * available
-    keys = derive_array(bases, COPY + full)
-    threshold, extra = fractional_threshold(keys, tokens.astype(np.int64), remainder)
+class SourceTarget(NamedTuple):
+    """What a source's token total decides: its share, rate, full epochs and the tokens its
+    fractional epoch must hold (``remainder``)."""
+
+    source: str
+    weight: float
+    target_share: float
+    pieces: int
+    available_tokens: int
+    target_tokens: float
+    rate: float
+    full_epochs: int
+    remainder: float
+
+
+def source_targets(
+    weights: Mapping[str, float], totals: Mapping[str, tuple[int, int]], total_tokens: int | None
+) -> tuple[int, dict[str, SourceTarget]]:
+    """The budget and each source's `SourceTarget`, from ``totals`` = source -> (pieces, tokens)."""
+    available = {s: int(totals.get(s, (0, 0))[1]) for s in weights}
+    total = resolve_budget(weights, available, total_tokens)
+    shares = normalised_weights(weights)
+    out = {}
+    for s in weights:
+        a = available[s]
+        target = shares[s] * total
+        rate = target / a if a else 0.0
+        full = int(math.floor(rate))
+        out[s] = SourceTarget(s, weights[s], shares[s], int(totals.get(s, (0, 0))[0]), a, target, rate, full, target - full * a)
+    return total, out
+
+
+def copy_keys(target: SourceTarget, bases: np.ndarray) -> np.ndarray:
+    """The keys that decide the fractional copy (repeat index ``full_epochs``) of each piece."""
+    return derive_array(bases, COPY + target.full_epochs)
+
+
+def bucket_histogram(target: SourceTarget, units: SourceUnits) -> np.ndarray:
+    """Tokens per copy-key bucket (``N_BUCKETS`` int64 counts) of some of a source's pieces;
+    histograms of disjoint pieces add up."""
+    buckets = (copy_keys(target, units.bases) >> np.uint64(_BUCKET_SHIFT)).astype(np.int64)
+    return np.bincount(buckets, weights=units.tokens.astype(np.float64), minlength=N_BUCKETS).astype(np.int64)
+
+
+def crossing_bucket(histogram: np.ndarray, remainder: float) -> tuple[int, int]:
+    """The bucket in which the running token total first reaches ``remainder``, and the tokens
+    in the buckets before it. ``(-1, 0)`` when nothing is needed, ``(N_BUCKETS, total)`` when
+    everything is."""
+    if remainder <= 0:
+        return -1, 0
+    cum = np.cumsum(histogram)
+    b = int(np.searchsorted(cum, remainder, side="left"))
+    if b >= len(cum):
+        return N_BUCKETS, int(cum[-1]) if len(cum) else 0
+    return b, int(cum[b] - histogram[b])
+
+
+def bucket_members(target: SourceTarget, bucket: int, units: SourceUnits) -> tuple[np.ndarray, np.ndarray]:
+    """(copy keys, tokens) of the pieces whose copy key falls in ``bucket``."""
+    keys = copy_keys(target, units.bases)
+    mask = (keys >> np.uint64(_BUCKET_SHIFT)) == np.uint64(bucket) if 0 <= bucket < N_BUCKETS else np.zeros(len(keys), bool)
+    return keys[mask], units.tokens[mask].astype(np.int64)
+
+
+def finish_source(target: SourceTarget, bucket: int, before: int, keys: np.ndarray, tokens: np.ndarray) -> SourcePlan:
+    """The source's plan: the cut placed among its crossing bucket's pieces (taken in key order)
+    before or after the piece that crosses the target, whichever lands closer (ties: fewer
+    tokens). Exact to one piece, and equal to sorting every key of the source."""
+    full, available = target.full_epochs, target.available_tokens
+    if bucket < 0:
+        threshold, extra = 0, 0
+    elif bucket >= N_BUCKETS:
+        threshold, extra = TWO64, available
+    else:
+        order = np.lexsort((tokens, keys))
+        cum = before + np.concatenate([[0], np.cumsum(tokens[order], dtype=np.int64)])
+        m = int(np.argmin(np.abs(cum - target.remainder)))  # first minimum: ties prefer fewer tokens
+        threshold = int(keys[order][m]) if m < len(keys) else (bucket + 1) << _BUCKET_SHIFT
+        extra = int(cum[m])
     return SourcePlan(
-        source=source,
-        weight=weight,
-        target_share=target_share,
-        pieces=int(len(bases)),
+        source=target.source,
+        weight=target.weight,
+        target_share=target.target_share,
+        pieces=target.pieces,
         available_tokens=available,
-        target_tokens=target,
-        rate=rate,
+        target_tokens=target.target_tokens,
+        rate=target.rate,
         full_epochs=full,
         threshold=threshold,
         planned_tokens=full * available + extra,
@@ -247,7 +299,9 @@ def plan_mixture(
     arrays: Mapping[str, SourceUnits],
     total_tokens: int | None,
 ) -> tuple[int, dict[str, SourcePlan]]:
-    """The resolved budget and a plan for every weighted source.
+    """The resolved budget and a plan for every weighted source, from all of each source's
+    pieces at once (the Beam stage runs the same steps over batches: `source_targets`,
+    `bucket_histogram`, `crossing_bucket`, `bucket_members`, `finish_source`).
 
     Args:
         weights: source -> recipe weight.
@@ -257,13 +311,14 @@ def plan_mixture(
         (total budget, source -> `SourcePlan` in the order of ``weights``).
     """
     empty = SourceUnits.empty()
-    available = {s: int(arrays.get(s, empty).tokens.sum(dtype=np.int64)) for s in weights}
-    total = resolve_budget(weights, available, total_tokens)
-    shares = normalised_weights(weights)
+    totals = {s: (len(arrays.get(s, empty).bases), int(arrays.get(s, empty).tokens.sum(dtype=np.int64))) for s in weights}
+    total, targets = source_targets(weights, totals, total_tokens)
     plans = {}
-    for s in weights:
+    for s, t in targets.items():
         units = arrays.get(s, empty)
-        plans[s] = plan_source(s, weights[s], shares[s], units.bases, units.tokens, total)
+        bucket, before = crossing_bucket(bucket_histogram(t, units), t.remainder)
+        keys, tokens = bucket_members(t, bucket, units)
+        plans[s] = finish_source(t, bucket, before, keys, tokens)
     return total, plans
 
 
@@ -315,18 +370,26 @@ def epochs(realised: int, available: int) -> float:
     return realised / available if available else 0.0
 
 
+def split_sums(plan: SourcePlan, units: SourceUnits) -> np.ndarray:
+    """Planned [train tokens, train copies, validation tokens, validation copies] of some of a
+    source's pieces; sums over disjoint pieces add up."""
+    if not len(units.bases):
+        return np.zeros(4, np.int64)
+    n = copy_counts(plan, units.bases)
+    val = units.validation
+    t = units.tokens.astype(np.int64)
+    return np.array([(n[~val] * t[~val]).sum(), n[~val].sum(), (n[val] * t[val]).sum(), n[val].sum()], dtype=np.int64)
+
+
 def split_tokens(plans: Mapping[str, SourcePlan], arrays: Mapping[str, SourceUnits]) -> dict[str, tuple[int, int]]:
     """Planned (tokens, piece copies) per split, ``{"train": (t, c), "validation": (t, c)}``."""
-    out = {"train": [0, 0], "validation": [0, 0]}
-    for s, plan in plans.items():
-        bases, tokens, val = arrays.get(s, SourceUnits.empty())
-        if not len(bases):
-            continue
-        n = copy_counts(plan, bases)
-        for name, mask in (("train", ~val), ("validation", val)):
-            out[name][0] += int((n[mask] * tokens[mask]).sum(dtype=np.int64))
-            out[name][1] += int(n[mask].sum())
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    sums = sum((split_sums(p, arrays.get(s, SourceUnits.empty())) for s, p in plans.items()), np.zeros(4, np.int64))
+    return split_dict(sums)
+
+
+def split_dict(sums: np.ndarray) -> dict[str, tuple[int, int]]:
+    """`split_sums` totals as ``{"train": (tokens, copies), "validation": (tokens, copies)}``."""
+    return {"train": (int(sums[0]), int(sums[1])), "validation": (int(sums[2]), int(sums[3]))}
 
 
 @dataclass(frozen=True)
@@ -364,19 +427,31 @@ def make_plan(
     counts sized to ``shard_tokens``. Pure: equal inputs give equal plans whatever order the
     arrays were collected in."""
     total, plans = plan_mixture(weights, arrays, total_tokens)
-    planned = split_tokens(plans, arrays)
+    return finish_plan(total, total_tokens is None, validation_fraction, plans, split_tokens(plans, arrays), shard_tokens)
+
+
+def finish_plan(
+    total: int,
+    max_without_repeat: bool,
+    validation_fraction: float,
+    plans: Mapping[str, SourcePlan],
+    planned: Mapping[str, tuple[int, int]],
+    shard_tokens: int,
+) -> MixturePlan:
+    """The `MixturePlan` from the source plans and the planned (tokens, copies) per split."""
     shards = {split: shard_count(t, shard_tokens, c) for split, (t, c) in planned.items()}
     return MixturePlan(
         total_tokens=total,
-        budget="max_without_repeat" if total_tokens is None else "total_tokens",
+        budget="max_without_repeat" if max_without_repeat else "total_tokens",
         validation_fraction=validation_fraction,
-        sources=plans,
+        sources=dict(plans),
         shards=shards,
-        planned=planned,
+        planned=dict(planned),
     )
 
 
 __all__: Sequence[str] = [
+    "SourceTarget",
     "SourceUnits",
     "piece_base",
     "MixturePlan",
@@ -387,12 +462,18 @@ __all__: Sequence[str] = [
     "derive",
     "derive_array",
     "epochs",
-    "fractional_threshold",
+    "bucket_histogram",
+    "bucket_members",
+    "crossing_bucket",
+    "finish_plan",
+    "finish_source",
+    "source_targets",
+    "split_dict",
+    "split_sums",
     "is_validation",
     "mixture_rates",
     "normalised_weights",
     "plan_mixture",
-    "plan_source",
     "realised_shares",
     "resolve_budget",
     "shard_count",

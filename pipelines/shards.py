@@ -45,13 +45,22 @@ from dataprep.configs import to_plain
 from dataprep.errors import FormatError, StageError
 from dataprep.manifest import dumps_json, read_manifest, sha256_file, write_atomic
 from dataprep.mixing import (
+    N_BUCKETS,
     MixturePlan,
+    SourcePlan,
     SourceUnits,
     base_hash,
+    bucket_histogram,
+    bucket_members,
+    crossing_bucket,
     epochs,
-    make_plan,
+    finish_plan,
+    finish_source,
     piece_base,
     realised_shares,
+    source_targets,
+    split_dict,
+    split_sums,
     validation_mask,
 )
 from dataprep.records import Document
@@ -342,27 +351,87 @@ def _source_units(batch: TokenBatch, validation_fraction: float) -> tuple[str, S
     return batch.source, SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
 
 
-class _ConcatUnits(beam.CombineFn):
-    """`SourceUnits` of a source's batches, concatenated.
+def _totals(item: tuple[str, SourceUnits]) -> tuple[str, np.ndarray]:
+    source, units = item
+    return source, np.array([len(units.bases), int(units.tokens.sum())], dtype=np.int64)
 
-    Costs 17 bytes per piece on the worker that plans; the plan needs every piece's hash to
-    place the fractional-epoch threshold exactly (see `dataprep.mixing.fractional_threshold`).
-    """
+
+def _histogram(item: tuple[str, SourceUnits], targets: tuple) -> Iterator[tuple[str, np.ndarray]]:
+    source, units = item
+    target = targets[1].get(source)
+    if target is not None:
+        yield source, bucket_histogram(target, units)
+
+
+def _crossings(pairs: list[tuple[str, np.ndarray]], targets: tuple) -> dict[str, tuple[int, int]]:
+    histograms = dict(pairs)
+    empty = np.zeros(N_BUCKETS, np.int64)
+    return {s: crossing_bucket(histograms.get(s, empty), t.remainder) for s, t in targets[1].items()}
+
+
+def _members(item: tuple[str, SourceUnits], targets: tuple, crossings: dict) -> Iterator[tuple[str, tuple]]:
+    source, units = item
+    target = targets[1].get(source)
+    if target is None:
+        return
+    keys, tokens = bucket_members(target, crossings[source][0], units)
+    if len(keys):
+        yield source, (keys, tokens)
+
+
+def _finish_sources(pairs: list[tuple[str, tuple]], targets: tuple, crossings: dict) -> dict[str, SourcePlan]:
+    members = dict(pairs)
+    none = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    plans = {}
+    for s, t in targets[1].items():
+        bucket, before = crossings[s]
+        keys, tokens = members.get(s, none)
+        plans[s] = finish_source(t, bucket, before, keys, tokens)
+    return plans
+
+
+def _split_sums(item: tuple[str, SourceUnits], plans: dict[str, SourcePlan]) -> np.ndarray:
+    source, units = item
+    return split_sums(plans[source], units) if source in plans else np.zeros(4, np.int64)
+
+
+class _SumArrays(beam.CombineFn):
+    """Elementwise sum of equal-shaped int64 arrays (None until the first one arrives)."""
+
+    def create_accumulator(self) -> np.ndarray | None:
+        return None
+
+    def add_input(self, acc: np.ndarray | None, array: np.ndarray) -> np.ndarray:
+        return array.astype(np.int64) if acc is None else acc + array
+
+    def merge_accumulators(self, accs: Iterable[np.ndarray | None]) -> np.ndarray | None:
+        out = None
+        for a in accs:
+            if a is not None:
+                out = a if out is None else out + a
+        return out
+
+    def extract_output(self, acc: np.ndarray | None) -> np.ndarray | None:
+        return acc
+
+
+class _ConcatPairs(beam.CombineFn):
+    """(keys, tokens) array pairs concatenated: the pieces of a source's crossing bucket."""
 
     def create_accumulator(self) -> list:
         return []
 
-    def add_input(self, acc: list, units: SourceUnits) -> list:
-        acc.append(units)
+    def add_input(self, acc: list, pair: tuple) -> list:
+        acc.append(pair)
         return acc
 
     def merge_accumulators(self, accs: Iterable[list]) -> list:
-        return [u for a in accs for u in a]
+        return [p for a in accs for p in a]
 
-    def extract_output(self, acc: list) -> SourceUnits:
+    def extract_output(self, acc: list) -> tuple[np.ndarray, np.ndarray]:
         if not acc:
-            return SourceUnits.empty()
-        return SourceUnits(*(np.concatenate(cols) for cols in zip(*acc)))
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        return np.concatenate([k for k, _ in acc]), np.concatenate([t for _, t in acc])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,8 +469,12 @@ class TokenizeDocuments(beam.PTransform):
 class MixSources(beam.PTransform):
     """`TokenBatch` -> ``{"copies": ((split, shard), CopyBatch), "plan": MixturePlan}``.
 
-    Token counts per source are combined first (a side input), the plan computed from them, and
-    each batch then emits the copies the plan gives its pieces, grouped by shard.
+    The plan comes from small per-batch summaries (`SourceUnits`: 17 bytes per piece), in
+    passes that each keep a fixed amount of state per source: token totals (the budget and each
+    source's rate), a histogram of tokens over copy-key buckets (where each fractional epoch
+    crosses its target), the pieces of that one bucket (the exact cut), and the planned tokens
+    per split (the shard counts). Each batch then emits the copies the plan gives its pieces,
+    grouped by shard.
     """
 
     def __init__(self, weights: dict[str, float], config: ShardsConfig) -> None:
@@ -411,16 +484,51 @@ class MixSources(beam.PTransform):
 
     def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
         weights, config = self.weights, self.config
-        arrays = (
-            batches
-            | "CountKeys" >> beam.Map(_source_units, config.validation_fraction)
-            | "CollectCounts" >> beam.CombinePerKey(_ConcatUnits())
-            | "AllSources" >> ToList()
+        single = beam.pvalue.AsSingleton
+        units = batches | "Units" >> beam.Map(_source_units, config.validation_fraction)
+        # Output: (total budget, {source: SourceTarget})
+        targets = (
+            units
+            | "Totals" >> beam.Map(_totals)
+            | "SumTotals" >> beam.CombinePerKey(_SumArrays())
+            | "AllTotals" >> ToList()
+            | "Targets" >> beam.Map(lambda pairs: source_targets(weights, {s: tuple(v) for s, v in pairs}, config.budget))
         )
-        plan = arrays | "Plan" >> beam.Map(
-            lambda pairs: make_plan(weights, dict(pairs), config.budget, config.validation_fraction, config.shard_tokens)
+        # Output: {source: (crossing bucket, tokens before it)}
+        crossings = (
+            units
+            | "Histograms" >> beam.FlatMap(_histogram, targets=single(targets))
+            | "SumHistograms" >> beam.CombinePerKey(_SumArrays())
+            | "AllHistograms" >> ToList()
+            | "Crossings" >> beam.Map(_crossings, targets=single(targets))
         )
-        copies = batches | "EmitCopies" >> beam.FlatMap(shard_copies, plan=beam.pvalue.AsSingleton(plan))
+        # Output: {source: SourcePlan}
+        plans = (
+            units
+            | "BucketMembers" >> beam.FlatMap(_members, targets=single(targets), crossings=single(crossings))
+            | "CollectMembers" >> beam.CombinePerKey(_ConcatPairs())
+            | "AllMembers" >> ToList()
+            | "SourcePlans" >> beam.Map(_finish_sources, targets=single(targets), crossings=single(crossings))
+        )
+        plan = (
+            units
+            | "SplitSums" >> beam.Map(_split_sums, plans=single(plans))
+            | "SumSplits" >> beam.CombineGlobally(_SumArrays())
+            | "Plan"
+            >> beam.Map(
+                lambda sums, targets, plans: finish_plan(
+                    targets[0],
+                    config.budget is None,
+                    config.validation_fraction,
+                    plans,
+                    split_dict(sums if sums is not None else np.zeros(4, np.int64)),
+                    config.shard_tokens,
+                ),
+                targets=single(targets),
+                plans=single(plans),
+            )
+        )
+        copies = batches | "EmitCopies" >> beam.FlatMap(shard_copies, plan=single(plan))
         return {"copies": copies, "plan": plan}
 
 

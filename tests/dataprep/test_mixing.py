@@ -11,21 +11,25 @@ from hypothesis import strategies as st
 
 from dataprep.errors import StageError
 from dataprep.mixing import (
+    COPY,
     SourceUnits,
-    piece_base,
-    TWO64,
     base_hash,
+    bucket_histogram,
+    bucket_members,
     copy_counts,
+    crossing_bucket,
     derive,
     derive_array,
     epochs,
-    fractional_threshold,
+    finish_source,
     is_validation,
     make_plan,
     mixture_rates,
     normalised_weights,
-    plan_source,
+    piece_base,
+    plan_mixture,
     realised_shares,
+    source_targets,
     resolve_budget,
     shard_count,
     shard_of,
@@ -73,21 +77,53 @@ def test_a_weighted_source_without_tokens_is_an_error_naming_it() -> None:
         resolve_budget({"web": 1.0, "news": 0.1}, {"web": 100, "news": 0}, 1000)
 
 
-def test_fractional_threshold_lands_within_one_document_of_target() -> None:
-    rng = np.random.default_rng(0)
-    keys = rng.integers(0, 2**63, 500, dtype=np.uint64)
-    tokens = rng.integers(1, 100, 500)
-    for target in (0, 1, 777, 12345, int(tokens.sum()) - 3):
-        threshold, got = fractional_threshold(keys, tokens, target)
-        assert got == int(tokens[keys < np.uint64(min(threshold, 2**64 - 1))].sum()) or threshold == TWO64
-        assert abs(got - target) <= tokens.max() / 2 + 1
+def exhaustive_cut(keys: np.ndarray, tokens: np.ndarray, target: float) -> set[int]:
+    """Reference: sort every key, cut where the running total is closest to target."""
+    if target <= 0:
+        return set()
+    order = np.lexsort((tokens, keys))
+    cum = np.concatenate([[0], np.cumsum(tokens[order])])
+    m = int(np.argmin(np.abs(cum - target)))
+    return set(order[:m].tolist())
+
+
+def single(units: SourceUnits, total: int):
+    return plan_mixture({"s": 1.0}, {"s": units}, total)[1]["s"]
+
+
+@pytest.mark.parametrize("rate", [0.0001, 0.27, 0.5, 0.999, 1.0, 2.5, 3.0])
+def test_bucketed_cut_equals_sorting_every_key(rate: float) -> None:
+    units = source_arrays("web", 5000, low=1, high=900)
+    total = int(units.tokens.sum() * rate)
+    plan = single(units, total)
+    keys = derive_array(units.bases, COPY + plan.full_epochs)
+    expected = exhaustive_cut(keys, units.tokens, plan.target_tokens - plan.full_epochs * plan.available_tokens)
+    got = set(np.flatnonzero(copy_counts(plan, units.bases) > plan.full_epochs).tolist())
+    assert got == expected
+    assert plan.planned_tokens == plan.full_epochs * plan.available_tokens + int(units.tokens[list(got)].sum())
+    assert abs(plan.planned_tokens - rate * units.tokens.sum()) <= units.tokens.max() / 2 + 1
+
+
+def test_bucket_steps_over_batches_equal_the_whole() -> None:
+    units = source_arrays("web", 3000)
+    total = int(units.tokens.sum() * 0.4)
+    whole = single(units, total)
+    _, targets = source_targets({"s": 1.0}, {"s": (len(units.bases), int(units.tokens.sum()))}, total)
+    t = targets["s"]
+    chunks = [SourceUnits(*(c[i : i + 700] for c in units)) for i in range(0, 3000, 700)]
+    hist = sum(bucket_histogram(t, c) for c in chunks)
+    bucket, before = crossing_bucket(hist, t.remainder)
+    members = [bucket_members(t, bucket, c) for c in chunks]
+    keys = np.concatenate([m[0] for m in members])
+    tokens = np.concatenate([m[1] for m in members])
+    assert finish_source(t, bucket, before, keys, tokens) == whole
+    assert 0 < len(keys) < 10  # only the crossing bucket's pieces are ever collected
 
 
 def test_plan_for_a_repeated_source_counts_full_and_fractional_epochs() -> None:
-    bases, tokens, _ = source_arrays("news", 300)
+    bases, tokens, _ = units = source_arrays("news", 300)
     available = int(tokens.sum())
-    total = int(available * 2.5 / 0.01)
-    plan = plan_source("news", 0.01, 0.01, bases, tokens, total)
+    plan = single(units, int(available * 2.5))
     assert plan.full_epochs == 2
     assert plan.rate == pytest.approx(2.5)
     copies = copy_counts(plan, bases)
@@ -100,8 +136,8 @@ def test_plan_for_a_repeated_source_counts_full_and_fractional_epochs() -> None:
 
 
 def test_plan_for_a_downsampled_source_keeps_the_right_token_count() -> None:
-    bases, tokens, _ = source_arrays("web", 2000)
-    plan = plan_source("web", 0.27, 0.27, bases, tokens, int(tokens.sum()))  # rate 0.27
+    bases, tokens, _ = units = source_arrays("web", 2000)
+    plan = single(units, int(0.27 * tokens.sum()))  # rate 0.27
     copies = copy_counts(plan, bases)
     assert plan.full_epochs == 0 and set(copies.tolist()) == {0, 1}
     assert abs(int((copies * tokens).sum()) - 0.27 * tokens.sum()) <= tokens.max()
