@@ -44,7 +44,7 @@ def train(recipe: str, out_dir: str, input_store: str | None, force: bool) -> No
     from vocab.train import train_vocab, vocab_dir
 
     loaded = load_recipe(recipe, check_paths=False)
-    manifest = train_vocab(loaded, out_dir, input_store, force=force)
+    manifest = train_vocab(loaded, out_dir, input_store, force=force, progress=lambda m: click.echo(m, err=True))
     if manifest["skipped"]:
         click.echo(f"vocabulary in {vocab_dir(out_dir)} is up to date (use --force to retrain)")
         return

@@ -24,7 +24,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow.compute as pc
@@ -439,7 +439,14 @@ def check_store(store_dir: str) -> None:
         )
 
 
-def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *, force: bool = False) -> dict[str, Any]:
+def train_vocab(
+    recipe: Recipe,
+    out_dir: str,
+    input_store: str | None = None,
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Sample the store, train the vocabulary and write ``out_dir/vocab/`` (the manifest last).
 
     Args:
@@ -447,6 +454,7 @@ def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *,
         out_dir: the run folder; the vocabulary goes to ``out_dir/vocab``.
         input_store: the document store written by ``dataprep build`` (default ``out_dir``).
         force: retrain even when a complete vocabulary for the same recipe and input exists.
+        progress: called with a one-line message at each step (sampling, training, writing).
 
     Returns:
         The ``vocab.json`` manifest, plus ``"skipped"`` (True when an up-to-date vocabulary was
@@ -480,10 +488,16 @@ def train_vocab(recipe: Recipe, out_dir: str, input_store: str | None = None, *,
                 return {**old, "skipped": True, "seconds": 0.0}
         except (OSError, ValueError):
             pass  # unreadable or partial: retrain
+    say = progress or (lambda message: None)
     started = time.monotonic()
+    say(f"planning the sample from {store} ...")
     plans = plan_sample(recipe, store)
     sentences = iter_sample(recipe, store, plans)
     sentence_count = len(sentences)
+    say(
+        f"training {cfg.model_type} vocabulary of {cfg.size:,} pieces on {sum(len(t) for t in sentences):,} "
+        f"characters ({sentence_count:,} chunks, {cfg.num_threads} threads) ..."
+    )
     proto, grid = quantize_scores(train_model(sentences, cfg))  # empties ``sentences``
     vocab = Vocab(proto, os.path.join(target, MODEL_FILE))
     os.makedirs(target, exist_ok=True)
