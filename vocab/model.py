@@ -428,7 +428,12 @@ class Vocab:
 
     @property
     def processor(self) -> spm.SentencePieceProcessor:
-        """The underlying SentencePiece processor. Calling it directly skips the U+2581 repair."""
+        """The underlying SentencePiece processor, for piece lookups.
+
+        Do not encode with it: that skips the U+2581 repair and, on texts longer than
+        `SEGMENT_MIN`, the segmentation, giving ids that differ from `encode` (and from the
+        Hugging Face export) wherever float32 rounding breaks a tie differently.
+        """
         return self._sp
 
     # -- pieces ------------------------------------------------------------------------------
