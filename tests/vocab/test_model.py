@@ -176,3 +176,22 @@ def test_lossy_model_is_refused(tmp_path) -> None:
     )
     with pytest.raises(FormatError, match="not a lossless model.*nmt_nfkc.*add_dummy_prefix"):
         Vocab.from_bytes(buf.getvalue())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    parts=st.lists(
+        st.sampled_from(["word ", "  ", "\n", "\t", "\u4e2d\u6587", "\u2581", "12", "x" * 700, " " * 300, "\U0001f600"]),
+        min_size=0,
+        max_size=1500,
+    )
+)
+def test_long_texts_round_trip_through_segments(small_vocab: Vocab, parts: list[str]) -> None:
+    from vocab.model import SEGMENT_MIN, segment_text
+
+    text = "lead " * 220 + "".join(parts)
+    assert len(text) > SEGMENT_MIN
+    ids = small_vocab.encode([text, "short"])[0]
+    assert small_vocab.decode(ids) == text
+    pieces = segment_text(text.replace("\u2581", SPACE_ESCAPE))
+    assert ids == [i for seg in small_vocab.encode([p.replace(SPACE_ESCAPE, "\u2581") for p in pieces]) for i in seg]
