@@ -455,23 +455,27 @@ def dedup_documents(docs: Any, settings: StageSettings, exact: bool = True, near
 DEDUP_FORMAT = "dataprep-dedup v1"
 
 
-def _unique_ids(kv: tuple) -> Iterator[Any]:
-    """Records sharing an id: the first (by file, position) is kept, the others rejected."""
-    doc_id, docs = kv
-    docs = sorted(docs, key=lambda d: (d.meta["file"], d.meta["position"]))
-    yield docs[0]
-    for d in docs[1:]:
-        first = docs[0].meta
-        detail = f"id {doc_id!r} already used at {first['file']}#{first['position']}"
-        yield beam.pvalue.TaggedOutput("rejected", Rejected(d.source, d.meta["file"], d.meta["position"], "duplicate_id", detail))
+def _duplicate_ids(kv: tuple, source: str) -> Iterator[Rejected]:
+    """``(id, [(file, position)...])``: every occurrence after the first is a reject."""
+    doc_id, places = kv
+    places = sorted(places)
+    for file, position in places[1:]:
+        detail = f"id {doc_id!r} already used at {places[0][0]}#{places[0][1]}"
+        yield Rejected(source, file, position, "duplicate_id", detail)
 
 
-def _write_outputs(kv: tuple, out_dir: str, text_field: str) -> dict[str, Any]:
-    from dataprep.dedup.io import write_kept
+class _DropPlaces(beam.DoFn):
+    """Documents whose (file, position) is not in the side-input list."""
 
-    _, groups = kv
-    path, rel = groups["file"][0]
-    return write_kept(path, rel, groups["docs"], out_dir, text_field)
+    def setup(self) -> None:
+        self._list: Any = None
+        self._set: set = set()
+
+    def process(self, doc: Document, places: list) -> Iterator[Document]:
+        if places is not self._list:  # the side input changes per window/bundle, not per element
+            self._list, self._set = places, set(places)
+        if (doc.meta["file"], doc.meta["position"]) not in self._set:
+            yield doc
 
 
 def _write_manifest(
@@ -516,7 +520,7 @@ def run_dedup(
     ``OUT/documents/<input name>`` (the kept records with all their fields, input order, same
     format), ``OUT/dedup/clusters.parquet``, ``OUT/dedup/rejects.jsonl`` and, last,
     ``OUT/dedup/manifest.json``, which is returned."""
-    from dataprep.dedup.io import list_inputs, read_records
+    from dataprep.dedup.io import list_inputs, read_records, write_kept_streaming
     from dataprep.manifest import read_manifest
 
     files = list_inputs(inputs)
@@ -529,21 +533,28 @@ def run_dedup(
         | "ReadRecords" >> beam.FlatMap(lambda f: read_records(f, id_field, text_field, source))
         | "SplitRejected" >> beam.Partition(lambda r, n: 0 if isinstance(r, Document) else 1, 2)
     )
-    unique = (
+    # Ids must be unique: group only (id, place) pairs, never the documents themselves.
+    dup_rejects = (
         read[0]
-        | "KeyById" >> beam.Map(lambda d: (d.id, d))
-        | "GroupById" >> beam.GroupByKey()
-        | "UniqueIds" >> beam.FlatMap(_unique_ids).with_outputs("rejected", main="docs")
+        | "IdPlaces" >> beam.Map(lambda d: (d.id, (d.meta["file"], d.meta["position"])))
+        | "GroupIds" >> beam.GroupByKey()
+        | "DuplicateIds" >> beam.FlatMap(_duplicate_ids, source)
     )
-    out = dedup_documents(unique.docs, settings, exact, near)
-    kept_by_file = out["kept"] | "KeyByFile" >> beam.Map(lambda d: (d.meta["file"], d))
-    written = (
-        {"file": file_items | "KeyFiles" >> beam.Map(lambda f: (f[1], f)), "docs": kept_by_file}
-        | "JoinFiles" >> beam.CoGroupByKey()
-        | "WriteDocuments" >> beam.Map(_write_outputs, out_dir, text_field)
+    dup_places = dup_rejects | "DuplicatePlaces" >> beam.Map(lambda r: (r.file, r.position))
+    docs = read[0] | "DropDuplicateIds" >> beam.ParDo(_DropPlaces(), beam.pvalue.AsList(dup_places))
+    out = dedup_documents(docs, settings, exact, near)
+    # Kept records are written by streaming each input again and skipping the dropped and
+    # rejected places, so no stage ever holds all kept documents.
+    excluded = (
+        (out["dropped"] | "DroppedPlaces" >> beam.Map(lambda d: (d.file, d.position)), dup_places)
+        | "ExcludedPlaces" >> beam.Flatten()
+    )
+    written = file_items | "WriteDocuments" >> beam.Map(
+        lambda f, places: write_kept_streaming(f, out_dir, id_field, text_field, source, places),
+        beam.pvalue.AsList(excluded),
     )
     n_clusters = out["clusters"] | "WriteClusters" >> WriteClusters(out_dir) | "ClusterRows" >> beam.Map(lambda r: r[1])
-    rejects = (read[1], unique.rejected) | "AllRejects" >> beam.Flatten()
+    rejects = (read[1], dup_rejects) | "AllRejects" >> beam.Flatten()
     _ = out["stats"] | "WriteManifest" >> beam.Map(
         _write_manifest,
         beam.pvalue.AsList(written),

@@ -10,7 +10,6 @@ field or has a non-string text becomes a `Rejected` with a reason; nothing is dr
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from typing import Any, Iterable, Iterator
@@ -110,25 +109,50 @@ def read_records(item: tuple[str, str], id_field: str, text_field: str, source: 
             yield Rejected(source, rel, line_no + 1, "truncated_or_corrupt_file", str(e)[:500])
 
 
-def write_kept(path: str, rel: str, docs: Iterable[Document], out_dir: str, text_field: str) -> dict[str, Any]:
-    """Write the kept records of one input (sorted by position) next to ``out_dir/documents``;
-    returns ``{input, output, records, sha256}``."""
-    docs = sorted(docs, key=lambda d: d.meta["position"])
+def write_kept_streaming(
+    item: tuple[str, str], out_dir: str, id_field: str, text_field: str, source: str, excluded: Iterable[tuple[str, Any]]
+) -> dict[str, Any]:
+    """Write one input's kept records to ``out_dir/documents/<name>`` by reading the input
+    again and skipping the records at ``excluded`` ``(file, position)`` places (dropped
+    duplicates, duplicate ids) and every unreadable record; input order, all fields, same
+    format, written atomically and streamed (memory does not grow with the file). Returns
+    ``{input, output, records, sha256}``."""
+    path, rel = item
+    skip = {pos for f, pos in excluded if f == rel}
     out_path = os.path.join(out_dir, "documents", output_name(rel))
-    records = []
-    for d in docs:
-        r = dict(d.meta["record"])
-        r[text_field] = d.text
-        records.append(r)
+    count = 0
+
+    def kept_records() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for d in read_records(item, id_field, text_field, source):
+            if isinstance(d, Document) and d.meta["position"] not in skip:
+                r = dict(d.meta["record"])
+                r[text_field] = d.text
+                count += 1
+                yield r
+
     if input_format(path) == "parquet":
         schema = pq.read_schema(path)
-        buf = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(records, schema=schema), buf, compression="zstd")
-        blob = buf.getvalue()
+
+        def write(f: Any) -> None:
+            with pq.ParquetWriter(f, schema, compression="zstd") as w:
+                batch: list[dict[str, Any]] = []
+                for r in kept_records():
+                    batch.append(r)
+                    if len(batch) == 4096:
+                        w.write_table(pa.Table.from_pylist(batch, schema=schema))
+                        batch = []
+                if batch or count == 0:
+                    w.write_table(pa.Table.from_pylist(batch, schema=schema))
+
     else:
-        blob = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-    write_atomic(out_path, lambda f: f.write(blob))
-    return {"input": rel, "output": os.path.relpath(out_path, out_dir), "records": len(records), "sha256": sha256_file(out_path)}
+
+        def write(f: Any) -> None:
+            for r in kept_records():
+                f.write((json.dumps(r, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    write_atomic(out_path, write)
+    return {"input": rel, "output": os.path.relpath(out_path, out_dir), "records": count, "sha256": sha256_file(out_path)}
 
 
 def write_rejects(rejects: Iterable[Rejected], path: str) -> int:
