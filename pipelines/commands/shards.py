@@ -45,6 +45,10 @@ def source_rows(manifest: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+# Sampling is exact to about half a piece per source; beyond half a percentage point the budget
+# is too small for the sources' piece sizes, which the user should hear about.
+SHARE_TOLERANCE = 0.005
+
 SOURCE_HEADERS = ["source", "documents", "pieces", "available", "target %", "written", "realised %", "epochs"]
 
 
@@ -66,6 +70,18 @@ def echo_summary(manifest: dict[str, Any]) -> None:
     click.echo(format_table(SPLIT_HEADERS, split_rows(manifest)))
     b = manifest["budget"]
     click.echo(f"budget: {b['total_tokens']:,} tokens ({b['mode']}); sequence length {manifest['config']['sequence_length']}")
+    off = [
+        f"{name} {100 * s['realised_share']:.2f}% (target {100 * s['target_share']:.2f}%)"
+        for name, s in manifest["sources"].items()
+        if abs(s["realised_share"] - s["target_share"]) > SHARE_TOLERANCE
+    ]
+    if off:
+        click.echo(
+            "warning: realised shares more than 0.5 points off target: " + ", ".join(off)
+            + "; the budget is small next to these sources' documents: raise shards.total_tokens"
+            " or lower shards.max_piece_chars",
+            err=True,
+        )
     if not manifest.get("balanced", True):
         unbalanced = [s for s, v in manifest["sources"].items() if not v.get("balanced", True)]
         click.echo(f"warning: documents tokenized + dropped differ from the store's count for {', '.join(unbalanced)}", err=True)
