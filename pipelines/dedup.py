@@ -13,10 +13,10 @@ Near dedup graph::
     docs | BandKeys          # ((scope, band key), node)     node = (-len, id hash, id)
          | GroupBands        # bucket -> star edges to the bucket minimum (linear fan-out)
          | DistinctEdges     # (min node, node)
-         | JoinSecond/JoinFirst + Verify   # both texts beside the edge; exact metric >= threshold
+         | JoinEdgeTexts + GroupByCentre + Verify   # both texts beside the edge; metric >= threshold
          | InitClusters, then max_rounds x (Send_i | Gather_i | Merge_i)   # hash-to-min
          | Labels            # (node id, label node)
-    docs ⨝ labels            # kept | (label id, doc) ⨝ docs -> Dropped + cluster rows
+    docs ⨝ labels            # kept | (label id, doc) ⨝ clustered docs -> Dropped + cluster rows
 """
 
 from __future__ import annotations
@@ -213,16 +213,21 @@ class _BucketEdgesFn(_CountingDoFn):
 
 
 class _VerifyFn(_CountingDoFn):
-    """Joined at the first node: ``(id_a, {"doc": [doc_a], "pairs": [(edge, doc_b)...]})``."""
+    """At the bucket minimum: ``(id_a, [("centre", doc_a), ("pair", (edge, doc_b))...])``."""
 
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
     def process(self, kv: tuple) -> Iterator[Any]:
-        docs, pairs = kv[1]["doc"], kv[1]["pairs"]
-        if not docs:
+        doc_a = None
+        pairs = []
+        for tag, value in kv[1]:
+            if tag == "centre":
+                doc_a = value
+            else:
+                pairs.append(value)
+        if doc_a is None:
             return
-        doc_a = docs[0]
         memo: dict = {}  # doc_a's shingle set, computed once for all its pairs
         for edge, doc_b in pairs:
             self.count(("candidate_pairs",))
@@ -231,12 +236,21 @@ class _VerifyFn(_CountingDoFn):
                 yield edge
 
 
-def _attach_second(kv: tuple) -> Iterator[tuple]:
-    """Joined at the second node: ``(id_b, {"doc": [doc_b], "edges": [...]})`` -> keyed by a."""
-    docs, edges = kv[1]["doc"], kv[1]["edges"]
-    if docs:
-        for edge in edges:
-            yield node_id(edge[0]), (edge, docs[0])
+def _attach_texts(kv: tuple) -> Iterator[tuple]:
+    """A document joined with the edges it ends: ``(id, {"doc": [doc], "ends": [...]})`` ->
+    ``(first id, ("pair", (edge, doc)))`` where it is the second end, and once
+    ``(id, ("centre", doc))`` where it is the first end (a bucket minimum)."""
+    docs, ends = kv[1]["doc"], kv[1]["ends"]
+    if not docs:
+        return
+    doc = docs[0]
+    centre = False
+    for role, edge in ends:
+        if role == "second":
+            yield node_id(edge[0]), ("pair", (edge, doc))
+        elif not centre:
+            centre = True
+            yield doc.id, ("centre", doc)
 
 
 class _MergeFn(_CountingDoFn):
@@ -270,7 +284,8 @@ def _send(kv: tuple) -> Iterator[tuple]:
 
 
 class _LabelDocsFn(beam.DoFn):
-    """Docs ⨝ labels at the doc's id: kept documents out; dropped ones keyed by their label."""
+    """Docs ⨝ labels at the doc's id: kept documents out; every labelled one keyed by its label
+    (``labelled``) and by itself (``keeper``, without meta) for the join with its members."""
 
     def process(self, kv: tuple) -> Iterator[Any]:
         docs, labels = kv[1]["doc"], kv[1]["label"]
@@ -280,12 +295,15 @@ class _LabelDocsFn(beam.DoFn):
                 continue
             label = labels[0]
             yield beam.pvalue.TaggedOutput("labelled", (node_id(label), doc))
+            # Any clustered document may be another's label (its own label differs only when
+            # its component did not converge), so all of them go to the keeper join.
+            yield beam.pvalue.TaggedOutput("keeper", (doc.id, doc._replace(meta={})))
             if node_id(label) == doc.id:
                 yield doc
 
 
 class _ResolveClusterFn(_CountingDoFn):
-    """Docs ⨝ (label id, member doc) at the label: drops, cluster rows and sizes."""
+    """Keepers ⨝ (label id, member doc) at the label: drops, cluster rows and sizes."""
 
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
@@ -336,17 +354,16 @@ class DropNearDuplicates(beam.PTransform):
         edges = buckets.edges | "DistinctEdges" >> beam.Distinct()
         # Output: (min node, node), each candidate pair once
         by_id = docs | "DocsById" >> beam.Map(lambda d: (d.id, d))
-        # The verification and keeper joins need only source and text: without meta, each of
-        # their copies of the documents is lighter (the local runner holds them decoded).
+        # Verification needs both texts of each edge. One join of the documents with the edge
+        # ends (instead of one join per end) keeps one copy of the corpus in flight, not two
+        # (the local runner holds a join's inputs decoded in memory); meta is not needed.
         slim = docs | "SlimDocsById" >> beam.Map(lambda d: (d.id, d._replace(meta={})))
-        second = (
-            {"doc": slim, "edges": edges | "KeySecond" >> beam.Map(lambda e: (node_id(e[1]), e))}
-            | "JoinSecond" >> beam.CoGroupByKey()
-            | "AttachSecond" >> beam.FlatMap(_attach_second)
-        )
+        ends = edges | "EdgeEnds" >> beam.FlatMap(lambda e: [(node_id(e[1]), ("second", e)), (node_id(e[0]), ("first", None))])
         verified = (
-            {"doc": slim, "pairs": second}
-            | "JoinFirst" >> beam.CoGroupByKey()
+            {"doc": slim, "ends": ends}
+            | "JoinEdgeTexts" >> beam.CoGroupByKey()
+            | "AttachTexts" >> beam.FlatMap(_attach_texts)
+            | "GroupByCentre" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_VerifyFn(s)).with_outputs(COUNT, main="edges")
         )
         # Output: verified (min node, node) edges
@@ -371,10 +388,10 @@ class DropNearDuplicates(beam.PTransform):
         labelled = (
             {"doc": by_id, "label": labels}
             | "JoinLabels" >> beam.CoGroupByKey()
-            | "SplitKept" >> beam.ParDo(_LabelDocsFn()).with_outputs("labelled", main="kept")
+            | "SplitKept" >> beam.ParDo(_LabelDocsFn()).with_outputs("labelled", "keeper", main="kept")
         )
         resolved = (
-            {"doc": slim, "members": labelled.labelled}
+            {"doc": labelled.keeper, "members": labelled.labelled}
             | "JoinKeepers" >> beam.CoGroupByKey()
             | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn(s)).with_outputs("cluster", COUNT, main="dropped")
         )

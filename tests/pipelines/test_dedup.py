@@ -130,3 +130,23 @@ def test_cli_dedup_and_explain(tmp_path) -> None:
         assert (out / rel).read_bytes() == (out2 / rel).read_bytes(), rel
     res = runner.invoke(main, ["dedup", a, "--out", str(out2), "--threshold", "2"])
     assert res.exit_code == 2 and "threshold" in res.output
+
+
+def test_near_duplicates_of_a_chain_match_reference_even_when_cut_short() -> None:
+    base = [f"w{i}" for i in range(200)]
+    docs = []
+    for i in range(12):
+        words = base[:]
+        for j in range(2 * i):  # each step edits two more words: neighbours ~0.9, ends ~0.3
+            words[j * 9 % 200] = f"e{j}"
+        docs.append(Document(f"s/f#{i}", "s", " ".join(words), {"file": "f", "position": i}))
+    for rounds in (1, 10):
+        settings = stage_settings(DedupConfig(max_rounds=rounds))
+        ref = drop_near_duplicates(docs, settings)
+        with beam.Pipeline(runner=FnApiRunner()) as p:
+            out = p | beam.Create(docs) | DropNearDuplicates(settings)
+            assert_that(out.kept, equal_to(ref.kept), label="kept")
+            assert_that(out.clusters, equal_to(ref.clusters), label="clusters")
+            assert_that(out.stats, equal_to([ref.stats]), label="stats")
+        if rounds == 1:
+            assert ref.stats["unconverged_nodes"] > 0  # the split-but-safe path is exercised
