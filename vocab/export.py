@@ -8,9 +8,10 @@ special-token strings in text turn into control tokens. Ours reproduces `Vocab.e
   is all SentencePiece's identity normalisation does;
 * pre-tokenizer: a ``Split`` with `SEGMENT_PATTERN`, the same segments `Vocab.encode` encodes
   separately (where a run of spaces starts, at most `SEGMENT_MAX` characters);
-* model: ``Unigram`` with the model's (grid-quantised, hence exactly summable) scores and byte
-  fallback. Byte, control and unknown pieces get a score of -1e6, so a literal ``<0x41>`` or
-  ``</s>`` in text is encoded as text, as SentencePiece does (it never matches them in text);
+* model: for unigram, ``Unigram`` with the model's (grid-quantised, hence exactly summable)
+  scores and byte fallback; byte, control and unknown pieces get a score of -1e6, so a literal
+  ``<0x41>`` or ``</s>`` in text is encoded as text, as SentencePiece does (it never matches them
+  in text). For BPE, ``BPE`` with merges derived from the piece scores (`bpe_merges`);
 * decoder: U+2581 -> space, byte fallback, fuse, U+10FFFF -> U+2581;
 * no post-processor: no BOS/EOS is added (as `Vocab.encode`).
 
@@ -34,21 +35,24 @@ EXCLUDED_SCORE = -1e6
 
 
 def hf_tokenizer(vocab: Vocab) -> Any:
-    """A ``tokenizers.Tokenizer`` giving the same ids as ``vocab.encode`` (unigram models)."""
+    """A ``tokenizers.Tokenizer`` giving the same ids as ``vocab.encode`` (unigram or BPE)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-    if vocab.model_type != "unigram":
-        raise FormatError(
-            f"{vocab.path or 'model'}: Hugging Face export supports unigram models, this one is "
-            f"{vocab.model_type} (set vocab.model_type: unigram)"
-        )
     sp = vocab.processor
-    pieces = []
-    for i in range(vocab.size):
-        piece = sp.id_to_piece(i)
-        special = sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)
-        pieces.append((piece, EXCLUDED_SCORE if special else float(sp.get_score(i))))
-    tok = Tokenizer(models.Unigram(pieces, unk_id=vocab.unk_id, byte_fallback=True))
+    if vocab.model_type == "unigram":
+        pieces = []
+        for i in range(vocab.size):
+            piece = sp.id_to_piece(i)
+            special = sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)
+            pieces.append((piece, EXCLUDED_SCORE if special else float(sp.get_score(i))))
+        tok = Tokenizer(models.Unigram(pieces, unk_id=vocab.unk_id, byte_fallback=True))
+    elif vocab.model_type == "bpe":
+        ids, merges = bpe_merges(vocab)
+        tok = Tokenizer(
+            models.BPE(ids, merges, unk_token=sp.id_to_piece(vocab.unk_id), byte_fallback=True, fuse_unk=False)
+        )
+    else:
+        raise FormatError(f"{vocab.path or 'model'}: cannot export a {vocab.model_type} model")
     tok.normalizer = normalizers.Sequence(
         [normalizers.Replace(SPACE_SYMBOL, SPACE_ESCAPE), normalizers.Replace(" ", SPACE_SYMBOL)]
     )
@@ -62,6 +66,33 @@ def hf_tokenizer(vocab: Vocab) -> Any:
         ]
     )
     return tok
+
+
+def bpe_merges(vocab: Vocab) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """The vocabulary and merge list of a SentencePiece BPE model, for ``tokenizers.models.BPE``.
+
+    SentencePiece's BPE encoder repeatedly merges the adjacent pair whose merged piece scores
+    highest; Hugging Face's merges the pair of lowest rank. Every split ``(left, right)`` of a
+    normal piece into two normal pieces becomes a merge, ranked by the merged piece's score
+    (highest first), then by the ids of its parts. Byte, control and unknown pieces get no merge,
+    so they are never produced from text.
+    """
+    sp = vocab.processor
+    ids = {sp.id_to_piece(i): i for i in range(vocab.size)}
+    normal = {
+        sp.id_to_piece(i)
+        for i in range(vocab.size)
+        if not (sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i))
+    }
+    ranked = []
+    for piece in normal:
+        i = ids[piece]
+        for k in range(1, len(piece)):
+            left, right = piece[:k], piece[k:]
+            if left in normal and right in normal:
+                ranked.append((-sp.get_score(i), i, ids[left], ids[right], left, right))
+    ranked.sort()
+    return ids, [(left, right) for *_, left, right in ranked]
 
 
 def transformers_config(vocab: Vocab) -> dict[str, Any]:
@@ -123,4 +154,4 @@ def hf_encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
 
 
-__all__ = ["export_hf", "hf_encode", "hf_tokenizer", "load_hf_tokenizer", "transformers_config"]
+__all__ = ["bpe_merges", "export_hf", "hf_encode", "hf_tokenizer", "load_hf_tokenizer", "transformers_config"]

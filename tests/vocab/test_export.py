@@ -66,3 +66,33 @@ def test_transformers_loads_the_export(small_vocab: Vocab, exported: str) -> Non
 def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="dataprep vocab export"):
         load_hf_tokenizer(str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def bpe_export(tmp_path_factory: pytest.TempPathFactory, small_store: Path) -> tuple[Vocab, str]:
+    from tests.vocab.conftest import make_recipe
+    from vocab.train import train_vocab
+
+    out = tmp_path_factory.mktemp("bpe")
+    train_vocab(make_recipe(model_type="bpe"), str(out), str(small_store))
+    return Vocab.load(out / "vocab"), export_hf(str(out / "vocab"))
+
+
+def test_bpe_export_same_ids(bpe_export: tuple[Vocab, str]) -> None:
+    vocab, folder = bpe_export
+    tok = load_hf_tokenizer(folder)
+    texts = CASES + _long_texts()
+    ours = vocab.encode(texts)
+    assert vocab.model_type == "bpe"
+    assert hf_encode(tok, texts) == ours
+    assert [tok.decode(ids) for ids in ours] == texts
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TEXT)
+def test_bpe_export_same_ids_property(bpe_export: tuple[Vocab, str], text: str) -> None:
+    vocab, folder = bpe_export
+    tok = load_hf_tokenizer(folder)
+    ids = vocab.encode([text])[0]
+    assert tok.encode(text, add_special_tokens=False).ids == ids
+    assert tok.decode(ids) == text
