@@ -88,12 +88,11 @@ def child_encode(vocab_dir: str, texts_file: str, threads: int, repeat: int) -> 
     out["dataprep_arrays"] = best(lambda: vocab.encode_arrays(texts, num_threads=threads))
     raw = [escape_space_symbol(t) for t in texts]
     out["sentencepiece_whole_docs"] = best(lambda: vocab.processor.encode(raw, num_threads=threads))
-    if vocab.model_type == "unigram":
-        tok = load_hf_tokenizer(export_hf(vocab_dir))
-        if threads == 1:
-            out["hf_export"] = best(lambda: [tok.encode(t, add_special_tokens=False) for t in texts], "hf")
-        else:
-            out["hf_export"] = best(lambda: tok.encode_batch(texts, add_special_tokens=False), "hf")
+    tok = load_hf_tokenizer(export_hf(vocab_dir))
+    if threads == 1:
+        out["hf_export"] = best(lambda: [tok.encode(t, add_special_tokens=False) for t in texts], "hf")
+    else:
+        out["hf_export"] = best(lambda: tok.encode_batch(texts, add_special_tokens=False), "hf")
     out["cpu"] = cpu
     print(json.dumps(out))
 
