@@ -62,6 +62,7 @@ def evaluation_documents(
     base = os.path.join(store, "documents")
     for source, stats in manifest["sample"]["sources"].items():
         if not os.path.isdir(os.path.join(base, source)):
+            yield source, False, []  # the store has no document of this source: shown as 0
             continue
         extra = set(stats.get("extra_held_out", ()))
         held: list[Document] = []
