@@ -2,7 +2,7 @@
 
     part files of DIR/documents/<source>/
       | ReadStoreDocuments   # Output: [Document] per row group (id, source, text)
-      | TokenizeDocuments    # Output: TokenBatch (pieces of documents, int32 tokens + EOS)
+      | TokenizeDocuments    # Output: TokenBatch (pieces of documents, tokens + EOS as uint16/int32)
       | MixSources           # Output: ((split, shard), CopyBatch) and the MixturePlan
                              #         (a singleton side input, from per-source token counts)
       | PackSequences        # Output: PackedShard (copies sorted by key, cut into sequences)
@@ -251,6 +251,7 @@ class _TokenizeFn(beam.DoFn):
         tune_malloc()
         self.vocab = Vocab.load(self.vocab_path)
         self.eos_id = self.vocab.eos_id
+        self.dtype = token_dtype(self.vocab.size)
         self.counts: Counter[tuple[str, str]] = Counter()
         self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
 
@@ -270,11 +271,11 @@ class _TokenizeFn(beam.DoFn):
             # No U+2581 or U+10FFFF: none of Vocab.encode's repairs apply; call SentencePiece
             # directly, one text at a time (one core per worker; more workers scale).
             encode = self.vocab.processor.encode
-            return [with_eos(encode(t), self.eos_id) for t in texts]
+            return [with_eos(encode(t), self.eos_id, self.dtype) for t in texts]
         from vocab.model import UnencodableTextError
 
         try:
-            return [with_eos(ids, self.eos_id) for ids in self.vocab.encode(texts)]
+            return [with_eos(ids, self.eos_id, self.dtype) for ids in self.vocab.encode(texts)]
         except UnencodableTextError:
             return None
 

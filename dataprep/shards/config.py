@@ -82,6 +82,9 @@ class ShardsConfig:
             raise RecipeError("formats", "at least one of " + ", ".join(FORMATS), list(self.formats))
         if len(set(self.formats)) != len(self.formats):
             raise RecipeError("formats", "each format at most once", list(self.formats))
+        if self.shard_tokens >= 2**30:
+            # Parquet list offsets are int32, and a shard may exceed its target by a few percent.
+            raise RecipeError("shard_tokens", "an integer below 2**30 (Parquet list<int32> offsets)", self.shard_tokens)
         if self.shard_tokens < self.sequence_length:
             raise RecipeError(
                 "shard_tokens", f"an integer >= sequence_length ({self.sequence_length})", self.shard_tokens

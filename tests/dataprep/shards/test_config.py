@@ -30,6 +30,7 @@ def test_a_token_budget() -> None:
         ({"formats": []}, "shards.formats"),
         ({"formats": ["parquet", "parquet"]}, "shards.formats"),
         ({"shard_tokens": 10}, "shards.shard_tokens"),
+        ({"shard_tokens": 2**31}, "shards.shard_tokens"),
         ({"validation_fraction": 1.0}, "shards.validation_fraction"),
         ({"last_sequence": "drop"}, "shards.last_sequence"),
         ({"sequence_lenght": 4}, "shards.sequence_lenght"),
