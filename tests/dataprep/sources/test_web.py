@@ -297,10 +297,17 @@ def test_shared_warcs_every_page_read_and_navigation_gone(corpora):
     from resiliparse.extract.html2text import extract_plain_text
     from warcio.archiveiterator import ArchiveIterator
 
+    from dataprep.records import Pending
+
+    opts = web.Options()
     for name, pages in (("debian-reference.warc.gz", 15), ("python-3.11-docs.warc.gz", 530)):
         path = corpora / "web" / name
-        results = list(web.read(FS, str(path), ReadContext("web", str(path.parent), web.Options())))
-        assert len(results) == pages and all(isinstance(r, Document) for r in results), kinds(results)
+        # Every page is read (deferred: extraction is the slow part, and the full build's
+        # integration test extracts them all); a fixed sample of every 6th page is extracted.
+        pending = list(web.read(FS, str(path), ReadContext("web", str(path.parent), opts), defer=True))
+        assert len(pending) == pages and all(isinstance(p, Pending) for p in pending)
+        results = [web.finish(p, opts) for p in pending[::6]]
+        assert all(isinstance(r, Document) for r in results), kinds(results)
         assert all(r.meta["url"].startswith("https://") and r.meta["decode_errors"] == 0 for r in results)
 
     # Boilerplate = a line of a page's full visible text that recurs on at least half of the
@@ -313,12 +320,12 @@ def test_shared_warcs_every_page_read_and_navigation_gone(corpora):
     recurring = {line for line, c in counts.items() if c >= len(full) / 2}
     assert len(recurring) >= 10  # the nav bar, search box and footer lines
     total = left = 0
-    for page_lines, doc in zip(full, results):
+    for page_lines, doc in zip(full[::6], results):
         out = _norm_lines(doc.text)
         boiler = recurring & page_lines
         total += len(boiler)
         left += len(boiler & out)
-    assert total > 5000
+    assert total > 800
     assert left / total < 0.02  # measured 0.5 % with trafilatura (docs/web-and-text.md)
     assert not any("Please donate." in d.text or "Quick search" in d.text for d in results)
 
