@@ -37,13 +37,32 @@ def vocab() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder; writes OUT/vocab/.")
 @click.option("--input", "input_store", type=click.Path(file_okay=False), help="Document store (default: --out).")
 @click.option("--force", is_flag=True, help="Retrain even if an up-to-date vocabulary exists.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved options and the sample plan; train nothing.")
 @handle_errors
-def train(recipe: str, out_dir: str, input_store: str | None, force: bool) -> None:
+def train(recipe: str, out_dir: str, input_store: str | None, force: bool, dry_run: bool) -> None:
     """Sample the document store by the recipe's weights and train the vocabulary."""
     from dataprep.recipe import load_recipe
-    from vocab.train import train_vocab, vocab_dir
+    from vocab.train import check_store, plan_sample, train_vocab, trainer_options, vocab_dir
 
     loaded = load_recipe(recipe, check_paths=False)
+    if dry_run:
+        store = input_store or out_dir
+        check_store(store)
+        options = trainer_options(loaded.vocab)
+        options.pop("minloglevel")
+        for key, value in options.items():
+            shown = f"{len(value)} symbols ({', '.join(value[:3])}{', ...' if len(value) > 3 else ''})" if isinstance(value, list) else value
+            click.echo(f"{key}: {shown}")
+        rows = [
+            [p.name, p.weight, p.documents, p.chars, p.held_out_documents, p.budget_chars, p.sampled_documents, p.sampled_chars]
+            for p in plan_sample(loaded, store).values()
+        ]
+        click.echo(
+            format_table(
+                ["source", "weight", "documents", "chars", "held out", "budget", "sampled", "sampled chars"], rows
+            )
+        )
+        return
     manifest = train_vocab(loaded, out_dir, input_store, force=force, progress=lambda m: click.echo(m, err=True))
     if manifest["skipped"]:
         click.echo(f"vocabulary in {vocab_dir(out_dir)} is up to date (use --force to retrain)")

@@ -25,6 +25,10 @@ def test_train_verify_eval_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     write_store(run, make_docs(seed=1, n=200))
     runner = CliRunner()
+    res = runner.invoke(main, ["vocab", "train", str(tmp_path / "recipe.yaml"), "--out", str(run), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "normalization_rule_name: identity" in res.output and "prose" in res.output
+    assert not (run / "vocab").exists()
     res = runner.invoke(main, ["vocab", "train", str(tmp_path / "recipe.yaml"), "--out", str(run)])
     assert res.exit_code == 0, res.output
     assert "trained unigram vocabulary of 700 pieces" in res.output
