@@ -75,7 +75,7 @@ def write_store(out_dir: Path, docs: dict[str, list[tuple[str, str]]], copies: i
         rows = [Document(f"{i}~{c}", source, t, {}) for c in range(copies) for i, t in items]
         rows.sort(key=lambda d: d.id)
         chars += sum(len(d.text) for d in rows)
-        per = 2000
+        per = 64  # documents per part file: row groups (and a reader's memory) stay the same size at every corpus size
         n = (len(rows) + per - 1) // per
         for k in range(n):
             path = out_dir / "documents" / source / f"part-{k:05d}-of-{n:05d}.parquet"
