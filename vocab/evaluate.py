@@ -19,7 +19,7 @@ from dataprep.configs import from_mapping
 from dataprep.recipe import Recipe, SourceSpec
 from dataprep.vocab_config import VocabConfig
 from vocab.model import Vocab
-from vocab.train import iter_sample, plan_sample, read_vocab_manifest
+from vocab.train import collect_sample, plan_sample, read_vocab_manifest
 from vocab.verify import evaluation_documents
 
 
@@ -102,7 +102,7 @@ def evaluate_vocab(
     if reference:
         recipe = recipe_from_manifest(manifest)
         started = time.monotonic()
-        sentences = iter_sample(recipe, store, plan_sample(recipe, store))
+        sentences = collect_sample(recipe, store, plan_sample(recipe, store))
         ref = train_reference(sentences, vocab.size)
         ref_seconds = time.monotonic() - started
         del sentences

@@ -253,7 +253,7 @@ def _cut_to_chars(text: str, limit: int) -> str:
     return text[: cut + 1] if cut >= 0 else text[:limit]
 
 
-def iter_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan]) -> list[str]:
+def collect_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan]) -> list[str]:
     """Pass 2: the sampled texts as training chunks, in (source, hash) order.
 
     Literal U+2581 is replaced as `Vocab.encode` does, so the trainer sees what encode will see.
@@ -492,7 +492,7 @@ def train_vocab(
     started = time.monotonic()
     say(f"planning the sample from {store} ...")
     plans = plan_sample(recipe, store)
-    sentences = iter_sample(recipe, store, plans)
+    sentences = collect_sample(recipe, store, plans)
     sentence_count = len(sentences)
     say(
         f"training {cfg.model_type} vocabulary of {cfg.size:,} pieces on {sum(len(t) for t in sentences):,} "

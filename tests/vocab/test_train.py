@@ -18,7 +18,7 @@ from vocab.model import SEGMENT_MAX, SEGMENT_MIN, SEGMENT_PATTERN, Vocab, proto_
 from vocab.train import (
     chunk_text,
     is_held_out,
-    iter_sample,
+    collect_sample,
     plan_sample,
     share_budget,
     train_vocab,
@@ -94,7 +94,7 @@ def test_manifest_and_sample(trained: tuple[Path, dict], small_store: Path) -> N
 def test_held_out_documents_are_never_trained_on(small_store: Path) -> None:
     recipe = make_recipe(holdout=0.2)
     plans = plan_sample(recipe, str(small_store))
-    sample = set(iter_sample(recipe, str(small_store), plans))
+    sample = set(collect_sample(recipe, str(small_store), plans))
     docs = make_docs()
     held = [d for ds in docs.values() for d in ds if is_held_out(recipe.seed, d.id, 0.2)]
     assert held
@@ -105,7 +105,7 @@ def test_budget_is_shared_by_weight(small_store: Path) -> None:
     recipe = make_recipe(sample_chars=50_000)
     plans = plan_sample(recipe, str(small_store))
     assert plans["prose"].sampled_chars == 30_000 and plans["code"].sampled_chars == 20_000
-    chunks = iter_sample(recipe, str(small_store), plans)
+    chunks = collect_sample(recipe, str(small_store), plans)
     assert abs(sum(len(c) for c in chunks) - 50_000) < 2_000  # the cut document ends at a line end
 
 
