@@ -46,7 +46,7 @@ class ShardsConfig:
         shard_tokens: Target tokens per shard (shards are filled by hash, so sizes vary by a few
             percent around it). Default 2**26 = 67,108,864 tokens, 256 MiB as int32: half of Hugging
             Face ``datasets``' default ``max_shard_size`` of 500 MB, and small enough that one
-            worker packs a shard in memory.
+            worker packs a shard in memory. Must be below 2**30 (Parquet list offsets are int32).
         validation_fraction: Fraction of documents (by a hash of the document id, so every repeat
             of a document lands in the same split) that go to the validation split. Default 0.03,
             Megatron-LM's default ``--split 969,30,1`` (its 0.1% test part folded away).
