@@ -24,6 +24,7 @@ import xxhash
 from dataprep.errors import FormatError
 from dataprep.manifest import read_manifest, sha256_file
 from dataprep.shards.formats import SHARDS_FORMAT, Stream, read_index, read_megatron, read_parquet_shard
+from dataprep.shards.packing import pack_flat
 from dataprep.store import part_files
 
 SHARDS_DIR = "shards"
@@ -118,6 +119,14 @@ def _check_shard(
             problems.append(f"{name}: end-of-document ids inside documents")
     elif content:
         problems.append(f"{name}: tokens but an empty document index")
+    if cfg["segment_ids"] and stream.segment_ids is not None and len(stream.segment_ids) == len(stream.tokens) and not problems:
+        # Re-pack the content from the index: the padding and every segment id must come out equal.
+        repacked = pack_flat(
+            stream.tokens[:content], lengths, cfg["sequence_length"], manifest["pad_id"],
+            segment_ids=True, last_sequence=cfg["last_sequence"],
+        )
+        if not (np.array_equal(repacked.tokens, stream.tokens) and np.array_equal(repacked.segment_ids, stream.segment_ids)):
+            problems.append(f"{name}: segment ids or padding differ from a re-packing of the document index")
     per_source = Counter()
     for s, n in zip(index.column("source").to_pylist(), lengths.tolist()):
         per_source[s] += n

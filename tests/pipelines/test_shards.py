@@ -257,6 +257,31 @@ def test_verify_passes_and_catches_corruption(written, tmp_path) -> None:
     assert failed == {"documents decode exactly"}
 
 
+def test_verify_catches_wrong_segment_ids_even_with_matching_checksums(written, tmp_path) -> None:
+    import hashlib
+
+    from dataprep.manifest import write_json_atomic
+    from dataprep.shards.formats import parquet_shard_bytes
+    from dataprep.shards.packing import Packed
+    from vocab.model import Vocab
+
+    out, m = written
+    copy = str(tmp_path / "copy")
+    shutil.copytree(out, copy)
+    shard = m["shards"][0]
+    path = os.path.join(copy, "shards", shard["files"]["parquet"]["path"])
+    stream = read_parquet_shard(path)
+    seg = stream.segment_ids.copy()
+    seg[5] += 1
+    blob = parquet_shard_bytes(Packed(stream.tokens, stream.lengths, seg, None, None, 0), segment_ids=True)
+    open(path, "wb").write(blob)
+    manifest = json.load(open(os.path.join(copy, "shards", "manifest.json")))
+    manifest["shards"][0]["files"]["parquet"].update(bytes=len(blob), sha256=hashlib.sha256(blob).hexdigest())
+    write_json_atomic(os.path.join(copy, "shards", "manifest.json"), manifest)
+    checks = {c.name: c for c in verify_shards(copy, Vocab.load(os.path.join(out, "vocab")))}
+    assert not checks["shard files"].ok and "segment ids" in checks["shard files"].detail
+
+
 def test_hugging_face_reads_the_splits(written, tmp_path) -> None:
     datasets = pytest.importorskip("datasets")
     out, m = written
