@@ -266,12 +266,8 @@ class _TokenizeFn(beam.DoFn):
 
     def _encode(self, texts: list[str]) -> list[np.ndarray] | None:
         """Token arrays (end-of-document appended) of ``texts``; None if one cannot be encoded
-        losslessly (text holding U+10FFFF, see vocab.model)."""
-        if all(_plain(t) for t in texts):
-            # No U+2581 or U+10FFFF: none of Vocab.encode's repairs apply; call SentencePiece
-            # directly, one text at a time (one core per worker; more workers scale).
-            encode = self.vocab.processor.encode
-            return [with_eos(encode(t), self.eos_id, self.dtype) for t in texts]
+        losslessly (text holding U+10FFFF, see vocab.model). Always through `Vocab.encode`: its
+        segmentation of long texts is what makes shard ids equal the exported tokenizer's."""
         from vocab.model import UnencodableTextError
 
         try:
@@ -342,10 +338,6 @@ def tune_malloc() -> bool:
         return all(r == 1 for r in results)
     except (OSError, AttributeError):
         return False
-
-
-def _plain(text: str) -> bool:
-    return "\u2581" not in text and "\U0010ffff" not in text
 
 
 def _source_units(batch: TokenBatch, validation_fraction: float) -> tuple[str, SourceUnits]:

@@ -121,6 +121,21 @@ def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
         assert_that(got, equal_to(expected))
 
 
+def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir) -> None:
+    """Shard ids are `Vocab.encode`'s (segmented for long texts), so they equal the exported
+    Hugging Face tokenizer's, not merely decode to the same text."""
+    from vocab.model import SEGMENT_MIN, Vocab
+
+    vocab = Vocab.load(vocab_dir)
+    text = "\n".join(d.text for d in make_docs("books", 60))
+    assert len(text) > 4 * SEGMENT_MIN
+    doc = Document("books/long#0", "books", text, {})
+    expected = vocab.encode([text])[0] + [vocab.eos_id]
+    with BeamTestPipeline() as p:
+        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3)
+        assert_that(out["tokenized"] | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
+
+
 def _batches(n_web: int = 60, n_news: int = 6) -> list[TokenBatch]:
     rng = np.random.default_rng(0)
     out = []
