@@ -46,6 +46,7 @@ def dedup() -> None:
 @click.option("--id-field", default="id", show_default=True, help="Record field holding the id (missing: FILE#LINE).")
 @click.option("--text-field", default="text", show_default=True, help="Record field holding the text.")
 @click.option("--threshold", type=float, default=0.8, show_default=True, help="Similarity at or above which documents are duplicates.")
+@click.option("--candidate-threshold", type=float, default=None, help="Shingle Jaccard LSH aims at (default: threshold - 0.1, or - 0.3 for levenshtein).")
 @click.option("--metric", type=click.Choice(["jaccard", "levenshtein"]), default="jaccard", show_default=True, help="Verification metric (levenshtein: PaLM's, for code).")
 @click.option("--shingle", type=click.Choice(["word", "char"]), default="word", show_default=True, help="Word n-grams, or byte n-grams (code).")
 @click.option("--ngram", type=int, default=5, show_default=True, help="Shingle size (tokens, or bytes <= 8).")
@@ -61,6 +62,7 @@ def run(
     id_field: str,
     text_field: str,
     threshold: float,
+    candidate_threshold: float | None,
     metric: str,
     shingle: str,
     ngram: int,
@@ -87,7 +89,7 @@ def run(
         beam_args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     config = from_mapping(
         DedupConfig,
-        {"threshold": threshold, "metric": metric, "shingle": shingle, "ngram": ngram, "num_perm": num_perm, "verify": not no_verify},
+        {"threshold": threshold, "candidate_threshold": candidate_threshold, "metric": metric, "shingle": shingle, "ngram": ngram, "num_perm": num_perm, "verify": not no_verify},
         "dedup",
     )
     settings = stage_settings(config)
