@@ -20,7 +20,6 @@ Speakers are renamed in order of first appearance within each conversation ("Spe
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator, Literal
@@ -31,6 +30,7 @@ from dataprep.errors import RecipeError
 from dataprep.fs import DECOMPRESSION_ERRORS, FileSystem, open_decompressed, relative_to_root, strip_compression_suffix
 from dataprep.records import Document, Dropped, ReadResult, Rejected, make_id
 from dataprep.sources import ReadContext
+from dataprep.sources.jsonl import json_lines
 
 
 @dataclass(frozen=True)
@@ -220,34 +220,24 @@ def _conversation_result(
 
 
 def _read_jsonl(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> Iterator[ReadResult]:
-    position = -1
-    try:
-        for position, line in enumerate(stream):
-            if not line.strip():
-                continue  # a blank line is no record (as in the text reader)
-            try:
-                record = json.loads(line)
-            except UnicodeDecodeError as e:
-                yield Rejected(ctx.source, rel, position, "undecodable", str(e))
-                continue
-            except ValueError as e:
-                yield Rejected(ctx.source, rel, position, "malformed_json", str(e))
-                continue
-            if isinstance(record, list):
-                yield _conversation_result(record, None, rel, position, ctx, opts)
-                continue
-            if not isinstance(record, dict):
-                yield Rejected(ctx.source, rel, position, "malformed_conversation",
-                               f"a JSON {type(record).__name__}, not an object or a list of messages")
-                continue
-            conversation = _first(record, opts.messages_fields)
-            if conversation is None:
-                yield Rejected(ctx.source, rel, position, "malformed_conversation",
-                               f"none of the fields {list(opts.messages_fields)}")
-                continue
-            yield _conversation_result(conversation, record, rel, position, ctx, opts)
-    except DECOMPRESSION_ERRORS as e:
-        yield Rejected(ctx.source, rel, position + 1, "truncated_input", f"{type(e).__name__}: {e}")
+    for item in json_lines(stream, rel, ctx.source):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        position, record = item
+        if isinstance(record, list):
+            yield _conversation_result(record, None, rel, position, ctx, opts)
+            continue
+        if not isinstance(record, dict):
+            yield Rejected(ctx.source, rel, position, "malformed_conversation",
+                           f"a JSON {type(record).__name__}, not an object or a list of messages")
+            continue
+        conversation = _first(record, opts.messages_fields)
+        if conversation is None:
+            yield Rejected(ctx.source, rel, position, "malformed_conversation",
+                           f"none of the fields {list(opts.messages_fields)}")
+            continue
+        yield _conversation_result(conversation, record, rel, position, ctx, opts)
 
 
 def _read_chatterbot(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> Iterator[ReadResult]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from dataprep.errors import RecipeError
 from dataprep.fs import DECOMPRESSION_ERRORS, FileSystem, open_decompressed, relative_to_root, strip_compression_suffix
 from dataprep.records import Document, Dropped, ReadResult, Rejected, make_id
 from dataprep.sources import ReadContext
+from dataprep.sources.jsonl import json_lines
 
 # Sections that hold link lists and citations rather than prose. Their content is empty or
 # noise once references and templates are gone (Wikipedia's Manual of Style, "Layout":
@@ -533,33 +533,23 @@ def read(fs: FileSystem, path: str, ctx: ReadContext) -> Iterator[ReadResult]:
 
 
 def _read_jsonl(stream: BinaryIO, rel: str, ctx: ReadContext, opts: Options) -> Iterator[ReadResult]:
-    position = -1  # so that a cut before the first line reports line 0
-    try:
-        for position, line in enumerate(stream):
-            if not line.strip():
-                continue  # a blank line is no record (as in the text reader)
-            try:
-                record = json.loads(line)
-            except UnicodeDecodeError as e:
-                yield Rejected(ctx.source, rel, position, "undecodable", str(e))
-                continue
-            except ValueError as e:
-                yield Rejected(ctx.source, rel, position, "malformed_json", str(e))
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get(opts.text_field), str):
-                yield Rejected(ctx.source, rel, position, "missing_text_field",
-                               f"expected an object with a string '{opts.text_field}'")
-                continue
-            meta: dict[str, Any] = {"file": rel, "position": position}
-            title = record.get(opts.title_field)
-            if title is not None:
-                meta["title"] = title
-            for key in opts.meta_fields:
-                if key in record:
-                    meta[key] = record[key]
-            yield Document(make_id(ctx.source, rel, position), ctx.source, record[opts.text_field], meta)
-    except DECOMPRESSION_ERRORS as e:
-        yield Rejected(ctx.source, rel, position + 1, "truncated_input", f"{type(e).__name__}: {e}")
+    for item in json_lines(stream, rel, ctx.source):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        position, record = item
+        if not isinstance(record, dict) or not isinstance(record.get(opts.text_field), str):
+            yield Rejected(ctx.source, rel, position, "missing_text_field",
+                           f"expected an object with a string '{opts.text_field}'")
+            continue
+        meta: dict[str, Any] = {"file": rel, "position": position}
+        title = record.get(opts.title_field)
+        if title is not None:
+            meta["title"] = title
+        for key in opts.meta_fields:
+            if key in record:
+                meta[key] = record[key]
+        yield Document(make_id(ctx.source, rel, position), ctx.source, record[opts.text_field], meta)
 
 
 class _Site:
