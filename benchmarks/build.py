@@ -18,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from measure import peak_rss_tree  # noqa: E402  (benchmarks/ is on the path)
 
 
 def recipe_for(corpora: Path, tmp: Path, dedup: bool) -> Path:
@@ -97,31 +99,6 @@ def run_pipeline(recipe_path: str, out: str, workers: int) -> None:
 # ---- parent -------------------------------------------------------------------------------------
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        stack.extend(children.get(p, []))
-    return total
-
-
 def measure(mode: str, recipe: Path, tmp: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (the child and every process it waited for) and peak tree RSS
     of one child run. CPU time is what other load on a shared machine disturbs least."""
@@ -130,23 +107,17 @@ def measure(mode: str, recipe: Path, tmp: Path) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = tempfile.mkdtemp(dir=tmp)
     cmd = [sys.executable, __file__, "--child", mode, "--recipe", str(recipe), "--out", out]
-    start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
+    err = b""
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss(proc.pid))
-            time.sleep(0.05)
+    def drain() -> None:  # read stderr while running, so a chatty child cannot block on a full pipe
+        nonlocal err
+        err = proc.stderr.read()
 
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    _, err = proc.communicate()
-    elapsed = time.perf_counter() - start
-    done.set()
-    t.join()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    peak, elapsed = peak_rss_tree(proc)
+    reader.join()
     if proc.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{err.decode()[-3000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

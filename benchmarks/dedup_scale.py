@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from dedup_speed import _peak_rss_tree  # noqa: E402
+from measure import peak_rss_tree  # noqa: E402
 
 
 def make_corpus(n: int, path: Path, seed: int = 0, dup_rate: float = 0.2) -> tuple[int, int]:
@@ -73,7 +73,7 @@ def run(data: Path, out: Path, workers: int) -> tuple[float, float, int, dict]:
     cmd = [str(exe if exe.exists() else "dataprep"), "dedup", str(data), "--out", str(out), "--workers", str(workers)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak, secs = _peak_rss_tree(proc)
+    peak, secs = peak_rss_tree(proc)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"dataprep dedup failed ({proc.returncode}):\n{proc.stderr.read()[-3000:]}")

@@ -28,7 +28,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -36,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
+
+from measure import peak_rss_tree  # noqa: E402  (benchmarks/ is on the path)
 
 
 def real_documents(corpora: Path) -> list[str]:
@@ -162,41 +163,6 @@ def make_corpus(corpora: Path, mb: float, path: Path) -> tuple[int, int]:
     return n, size
 
 
-def _peak_rss_tree(proc: subprocess.Popen) -> tuple[int, float]:
-    """Run to completion; peak RSS (bytes) summed over the process tree, sampled every 50 ms."""
-    peak = 0
-
-    def rss(pid: int) -> int:
-        total = 0
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                for child in f.read().split():
-                    total += rss(int(child))
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            pass
-        return total
-
-    t = time.perf_counter()
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, rss(proc.pid))
-            time.sleep(0.05)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    proc.wait()
-    stop.set()
-    th.join()
-    return peak, time.perf_counter() - t
-
-
 REFERENCE = r"""
 import json, sys
 from datasketch import MinHash, MinHashLSH
@@ -235,7 +201,7 @@ def bench_e2e(corpora: Path, mb: float, workers: int) -> None:
         cmd = [exe, "dedup", str(data), "--out", str(tmpd / "out"), "--workers", str(workers)]
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         ours = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        peak, secs = _peak_rss_tree(ours)
+        peak, secs = peak_rss_tree(ours)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
         out = ours.stdout.read()
@@ -248,7 +214,7 @@ def bench_e2e(corpora: Path, mb: float, workers: int) -> None:
         print(f"ours (exact + near, verified, {workers} worker(s)): {secs:.0f} s wall, {cpu:.0f} s CPU, {size / 1e6 / secs:.2f} MB/s, "
               f"peak RSS {peak / 1e9:.2f} GB, dropped {ex:,} exact + {ne:,} near")
         ref = subprocess.Popen([sys.executable, "-c", REFERENCE, str(data), str(HERE)], stdout=subprocess.PIPE, text=True)
-        rpeak, rsecs = _peak_rss_tree(ref)
+        rpeak, rsecs = peak_rss_tree(ref)
         r2 = resource.getrusage(resource.RUSAGE_CHILDREN)
         rcpu = r2.ru_utime - r1.ru_utime + r2.ru_stime - r1.ru_stime
         rdropped = json.loads(ref.stdout.read())["dropped"]
