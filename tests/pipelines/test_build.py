@@ -168,3 +168,20 @@ def test_help_lists_commands_fast():
     for name in ("build", "dedup", "vocab", "shards", "run", "quality", "report"):
         assert name in res.output
     assert CliRunner().invoke(main, ["--version"]).output.startswith("dataprep, version")
+
+
+def test_build_writes_to_a_non_local_beam_filesystem(tmp_path):
+    """Outputs on an object store (here a dict-backed ``memfs://``): temporary name then rename,
+    the old output removed first, and the same bytes as a local build."""
+    from tests.pipelines import memfs  # registers the memfs:// scheme with Beam
+
+    recipe = load_recipe(str(books_recipe(tmp_path)))
+    memfs.FILES["memfs://bucket/run/documents/books/part-00042-of-00050.parquet"] = b"stale"
+    remote = build_documents(recipe, "memfs://bucket/run")
+    local = build_documents(recipe, str(tmp_path / "local"))
+    written = {k[len("memfs://bucket/run/"):]: v for k, v in memfs.FILES.items() if k.startswith("memfs://bucket/run/")}
+    assert not any(".tmp-" in k for k in written)
+    assert "documents/books/part-00042-of-00050.parquet" not in written
+    on_disk = {str(p.relative_to(tmp_path / "local")): p.read_bytes() for p in (tmp_path / "local").rglob("*") if p.is_file()}
+    assert written == on_disk
+    assert remote == local
