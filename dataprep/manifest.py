@@ -66,16 +66,17 @@ def write_json_atomic(path: str, data: Any) -> None:
     write_atomic(path, lambda f: f.write(blob))
 
 
-def read_manifest(path: str, kind: str) -> dict[str, Any]:
+def read_manifest(path: str, kind: str, missing: str = "no manifest (the stage has not completed here)") -> dict[str, Any]:
     """Load a manifest and check its ``format`` field is ``kind`` (e.g. ``"dataprep-build v1"``).
 
-    Raises `FormatError` when the file is missing, unreadable or of another format/version.
+    Raises `FormatError` when the file is missing (with the ``missing`` explanation), unreadable
+    or of another format/version.
     """
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise FormatError(f"{path}: no manifest (the stage has not completed here)") from None
+        raise FormatError(f"{path}: {missing}") from None
     except (OSError, json.JSONDecodeError) as e:
         raise FormatError(f"{path}: unreadable manifest: {e}") from None
     if data.get("format") != kind:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 import io
-import json
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -29,7 +28,7 @@ import zstandard
 
 from dataprep.errors import FormatError, RecipeError
 from dataprep.filters.config import QualityConfig
-from dataprep.manifest import write_atomic, write_json_atomic
+from dataprep.manifest import read_manifest, write_atomic, write_json_atomic
 from dataprep.records import Document
 
 MODEL_FORMAT = "dataprep-quality v1"
@@ -186,15 +185,7 @@ class QualityModel:
     def load(cls, path: str) -> "QualityModel":
         """Load from a model folder or its ``model.json``; `FormatError` if missing or foreign."""
         json_path = path if path.endswith(".json") else os.path.join(path, MODEL_JSON)
-        try:
-            with open(json_path, encoding="utf-8") as f:
-                meta = json.load(f)
-        except FileNotFoundError:
-            raise FormatError(f"{json_path}: no quality model here (train one with `dataprep quality train`)") from None
-        except (OSError, json.JSONDecodeError) as e:
-            raise FormatError(f"{json_path}: unreadable quality model: {e}") from None
-        if meta.get("format") != MODEL_FORMAT:
-            raise FormatError(f"{json_path}: expected format '{MODEL_FORMAT}', found {meta.get('format')!r}")
+        meta = read_manifest(json_path, MODEL_FORMAT, missing="no quality model here (train one with `dataprep quality train`)")
         weights = os.path.join(os.path.dirname(json_path), meta["weights"])
         try:
             with open(weights, "rb") as f:
