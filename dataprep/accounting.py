@@ -18,11 +18,11 @@ StatKey = tuple[str, str, str]
 BUILD_STAGES = ("read", "normalize", "filter", "exact_dedup", "near_dedup")
 
 
-def merge_counters(counters: Iterable[Mapping[StatKey, int]]) -> dict[StatKey, int]:
-    """Sum counter mappings (the combine step of the stats)."""
+def sum_counts(pairs: Iterable[tuple[StatKey, int]]) -> dict[StatKey, int]:
+    """Sum ``(key, n)`` counts (as the stages emit them, once per bundle) into one mapping."""
     total: Counter = Counter()
-    for c in counters:
-        total.update(c)
+    for key, n in pairs:
+        total[tuple(key)] += n
     return dict(total)
 
 

@@ -22,20 +22,15 @@ import json
 import logging
 import math
 import time
-from collections import Counter
 from typing import Any, Iterable, Iterator, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
 from dataprep import __version__
-from dataprep.accounting import merge_counters, summarize
+from dataprep.accounting import sum_counts, summarize
 from dataprep.filters import make_checks
 from dataprep.errors import FormatError, StageError
 from dataprep.manifest import dumps_json
@@ -44,7 +39,9 @@ from dataprep.recipe import Recipe, SourceSpec, match_sources
 from dataprep.records import Document, Dropped, Pending, Rejected
 from dataprep.sources import ReadContext, reader_module
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes, part_name
+from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import BeamFileSystem, join, remove_tree, write_bytes_atomic
+from pipelines.runner import make_pipeline, pipeline_options
 
 log = logging.getLogger(__name__)
 
@@ -54,49 +51,7 @@ REJECT_DETAIL_CHARS = 500
 
 
 # ---------------------------------------------------------------------------------------------
-# Runner
-
-
-def pipeline_options(workers: int = 1, beam_args: Sequence[str] = ()) -> PipelineOptions:
-    """Beam options: the in-process runner by default; ``workers > 1`` runs that many local
-    worker processes; ``beam_args`` (everything after ``--`` on the command line) pass through
-    unchanged, e.g. ``--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/t``.
-    """
-    args = list(beam_args)
-    if workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
-        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
-    return PipelineOptions(args)
-
-
-def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
-    """A pipeline on the runner the options name, or Beam's in-process `FnApiRunner` when they
-    name none (the plain DirectRunner may try to download the Prism binary first)."""
-    if options.view_as(StandardOptions).runner is None:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(options=options)
-
-
-# ---------------------------------------------------------------------------------------------
-# Counting: DoFns add to a Counter and emit it once per bundle (not one element per record).
-
-
-class _CountingDoFn(beam.DoFn):
-    STATS = "stats"
-
-    def start_bundle(self) -> None:
-        self._stats: Counter = Counter()
-
-    def count(self, source: str, stage: str, field: str, n: int = 1) -> None:
-        self._stats[(source, stage, field)] += n
-
-    def finish_bundle(self) -> Iterator[Any]:
-        if self._stats:
-            yield beam.pvalue.TaggedOutput(
-                self.STATS, WindowedValue(dict(self._stats), MIN_TIMESTAMP, [GlobalWindow()])
-            )
-        self._stats = Counter()
+# Counting: DoFns add to a per-bundle Counter keyed (source, stage, field) (pipelines.counting).
 
 
 def _sample_key(seed: int, doc_id: str) -> int:
@@ -107,7 +62,7 @@ def _sample_key(seed: int, doc_id: str) -> int:
 # Read
 
 
-class _ReadUnitFn(_CountingDoFn):
+class _ReadUnitFn(CountingDoFn):
     """(source, path, root) -> every record of that input unit, tagged by outcome."""
 
     def __init__(self, specs: dict[str, SourceSpec]) -> None:
@@ -120,9 +75,9 @@ class _ReadUnitFn(_CountingDoFn):
         source, path, root = unit
         spec = self._specs[source]
         ctx = ReadContext(source, root, spec.options)
-        self.count(source, "read", "files")
+        self.count((source, "read", "files"))
         try:
-            self.count(source, "read", "input_bytes", _size(self._fs, path))
+            self.count((source, "read", "input_bytes"), _size(self._fs, path))
         except Exception:  # size is informative only
             pass
         module = reader_module(spec.kind)
@@ -136,20 +91,20 @@ class _ReadUnitFn(_CountingDoFn):
                 if isinstance(rec, Pending):
                     yield beam.pvalue.TaggedOutput("pending", rec)
                     continue
-                self.count(source, "read", "in")
+                self.count((source, "read", "in"))
                 if isinstance(rec, Document):
                     position = rec.meta.get("position", position)
-                    self.count(source, "read", "out")
+                    self.count((source, "read", "out"))
                     yield rec
                 elif isinstance(rec, Dropped):
-                    self.count(source, "read", f"dropped:{rec.reason}")
+                    self.count((source, "read", f"dropped:{rec.reason}"))
                 elif isinstance(rec, Rejected):
-                    self.count(source, "read", f"rejected:{rec.reason}")
+                    self.count((source, "read", f"rejected:{rec.reason}"))
                     yield beam.pvalue.TaggedOutput("rejected", rec)
         except Exception as e:  # a reader bug or unforeseen input: reject the rest, keep going
             log.exception("reader failed on %s", path)
-            self.count(source, "read", "in")
-            self.count(source, "read", "rejected:reader_error")
+            self.count((source, "read", "in"))
+            self.count((source, "read", "rejected:reader_error"))
             yield beam.pvalue.TaggedOutput(
                 "rejected",
                 Rejected(source, path, f"after {position}", "reader_error", f"{type(e).__name__}: {e}"[:REJECT_DETAIL_CHARS]),
@@ -157,7 +112,7 @@ class _ReadUnitFn(_CountingDoFn):
         log.info("read %s (%s): %d records", path, source, n)
 
 
-class _FinishFn(_CountingDoFn):
+class _FinishFn(CountingDoFn):
     """`Pending` -> its `Document`, counted like a record read directly."""
 
     def __init__(self, specs: dict[str, SourceSpec]) -> None:
@@ -165,19 +120,19 @@ class _FinishFn(_CountingDoFn):
 
     def process(self, pending: Pending) -> Iterator[Any]:
         spec = self._specs[pending.source]
-        self.count(pending.source, "read", "in")
+        self.count((pending.source, "read", "in"))
         try:
             rec = reader_module(spec.kind).finish(pending, spec.options)
         except Exception as e:  # a reader bug: reject this record, keep going
             log.exception("finishing %s failed", pending.id)
             rec = Rejected(pending.source, pending.id, "", "reader_error", f"{type(e).__name__}: {e}"[:REJECT_DETAIL_CHARS])
         if isinstance(rec, Document):
-            self.count(pending.source, "read", "out")
+            self.count((pending.source, "read", "out"))
             yield rec
         elif isinstance(rec, Dropped):
-            self.count(pending.source, "read", f"dropped:{rec.reason}")
+            self.count((pending.source, "read", f"dropped:{rec.reason}"))
         else:
-            self.count(pending.source, "read", f"rejected:{rec.reason}")
+            self.count((pending.source, "read", f"rejected:{rec.reason}"))
             yield beam.pvalue.TaggedOutput("rejected", rec)
 
 
@@ -190,7 +145,7 @@ class ReadSources(beam.PTransform):
     """Read every input unit of the recipe's sources.
 
     Input: ``(source, path, root)`` tuples. Output: a dict of PCollections: ``documents``
-    (`Document`), ``rejected`` (`Rejected`) and ``stats`` (counter dicts).
+    (`Document`), ``rejected`` (`Rejected`) and ``stats`` (``((source, stage, field), n)``).
     """
 
     def __init__(self, specs: dict[str, SourceSpec]) -> None:
@@ -198,22 +153,21 @@ class ReadSources(beam.PTransform):
         self._specs = specs
 
     def expand(self, units: beam.PCollection) -> dict[str, beam.PCollection]:
-        stats = _CountingDoFn.STATS
         read = (
             units
             | "SpreadUnits" >> beam.Reshuffle()  # one unit per worker, not one bundle for all
-            | "ReadUnits" >> beam.ParDo(_ReadUnitFn(self._specs)).with_outputs("pending", "rejected", stats, main="documents")
+            | "ReadUnits" >> beam.ParDo(_ReadUnitFn(self._specs)).with_outputs("pending", "rejected", COUNTS, main="documents")
         )
         # Output: Document | Pending (a page whose extraction is deferred) | Rejected
         finished = (
             read.pending
             | "SpreadPending" >> beam.Reshuffle()
-            | "FinishPending" >> beam.ParDo(_FinishFn(self._specs)).with_outputs("rejected", stats, main="documents")
+            | "FinishPending" >> beam.ParDo(_FinishFn(self._specs)).with_outputs("rejected", COUNTS, main="documents")
         )
         return {
             "documents": (read.documents, finished.documents) | "AllRead" >> beam.Flatten(),
             "rejected": (read.rejected, finished.rejected) | "AllRejected" >> beam.Flatten(),
-            "stats": (read[stats], finished[stats]) | "ReadStats" >> beam.Flatten(),
+            "stats": (read[COUNTS], finished[COUNTS]) | "ReadStats" >> beam.Flatten(),
         }
 
 
@@ -221,7 +175,7 @@ class ReadSources(beam.PTransform):
 # Clean: normalise, length bounds, filters
 
 
-class _CleanFn(_CountingDoFn):
+class _CleanFn(CountingDoFn):
     def __init__(self, specs: dict[str, SourceSpec], min_chars: dict[str, int], max_chars: int, recipe: Recipe) -> None:
         self._specs = specs
         self._min_chars = min_chars
@@ -236,26 +190,26 @@ class _CleanFn(_CountingDoFn):
                 check.setup()
 
     def _drop(self, doc: Document, stage: str, reason: str) -> Any:
-        self.count(doc.source, stage, f"dropped:{reason}")
+        self.count((doc.source, stage, f"dropped:{reason}"))
         sample = (_sample_key(self._seed, doc.id), doc.id, doc.text[:SAMPLE_CHARS])
         return beam.pvalue.TaggedOutput("samples", ((doc.source, reason), sample))
 
     def process(self, doc: Document) -> Iterator[Any]:
         source = doc.source
-        self.count(source, "normalize", "in")
+        self.count((source, "normalize", "in"))
         doc = normalize_document(doc)
         verdict = check_length(doc.text, self._min_chars[source], self._max_chars)
         if not verdict.keep:
             yield self._drop(doc, "normalize", verdict.reason or "length")
             return
-        self.count(source, "normalize", "out")
-        self.count(source, "filter", "in")
+        self.count((source, "normalize", "out"))
+        self.count((source, "filter", "in"))
         for check in self._checks[source]:
             doc, verdict = check(doc)
             if not verdict.keep:
                 yield self._drop(doc, "filter", verdict.reason or check.name)
                 return
-        self.count(source, "filter", "out")
+        self.count((source, "filter", "out"))
         yield doc
 
 
@@ -274,8 +228,8 @@ class CleanDocuments(beam.PTransform):
         min_chars = {s.name: (s.min_chars if s.min_chars is not None else r.build.min_chars) for s in r.sources}
         results = docs | "NormalizeAndFilter" >> beam.ParDo(
             _CleanFn(specs, min_chars, r.build.max_chars, r)
-        ).with_outputs("samples", _CountingDoFn.STATS, main="documents")
-        return {"documents": results.documents, "samples": results.samples, "stats": results[_CountingDoFn.STATS]}
+        ).with_outputs("samples", COUNTS, main="documents")
+        return {"documents": results.documents, "samples": results.samples, "stats": results[COUNTS]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +339,6 @@ def _count_per_source(pcoll: beam.PCollection, label: str, stage: str, field_fn:
         pcoll
         | f"{label}Keys" >> beam.Map(lambda x: ((x.source, stage, field_fn(x)), 1))
         | f"{label}Sum" >> beam.CombinePerKey(sum)
-        | f"{label}AsDict" >> beam.Map(lambda kv: {kv[0]: kv[1]})
     )
 
 
@@ -422,8 +375,8 @@ def build_fingerprint(recipe: Recipe) -> str:
     return recipe.fingerprint("seed", "sources", "build", "dedup", "quality")
 
 
-def _write_manifest(_: Any, recipe: Recipe, out_dir: str, stats: list[dict], files: list[dict], dedup: list[dict]) -> Iterator[dict]:
-    manifest = build_manifest_dict(recipe, merge_counters(stats), files)
+def _write_manifest(_: Any, recipe: Recipe, out_dir: str, stats: list[tuple], files: list[dict], dedup: list[dict]) -> Iterator[dict]:
+    manifest = build_manifest_dict(recipe, sum_counts(stats), files)
     manifest["dedup"] = sorted(dedup, key=lambda d: json.dumps(d, sort_keys=True, default=str))
     write_bytes_atomic(join(out_dir, BUILD_MANIFEST), dumps_json(manifest))
     yield manifest

@@ -46,8 +46,9 @@ from dataprep.dedup.stage import (
     verify_pair,
 )
 from dataprep.records import Document, Rejected
+from pipelines.counting import COUNTS, CountingDoFn
+from pipelines.runner import make_pipeline, pipeline_options
 
-COUNT = "count"
 
 
 class DedupResult(NamedTuple):
@@ -85,22 +86,6 @@ class _SumCounts(beam.CombineFn):
         return sorted(acc.items())
 
 
-class _CountingDoFn(beam.DoFn):
-    """A DoFn that adds to a per-bundle Counter and emits it once, tagged ``count`` (one element
-    per bundle instead of one per document: Beam costs about 11 µs per element here)."""
-
-    def start_bundle(self) -> None:
-        self._counts: Counter = Counter()
-
-    def count(self, path: tuple, n: int = 1) -> None:
-        self._counts[path] += n
-
-    def finish_bundle(self) -> Iterator[Any]:
-        for path, n in self._counts.items():
-            yield beam.pvalue.TaggedOutput(COUNT, WindowedValue((path, n), MIN_TIMESTAMP, [GlobalWindow()]))
-        self._counts = Counter()
-
-
 def _stats(counts: Any, stage_name: str, settings: StageSettings) -> Any:
     return (
         counts
@@ -112,7 +97,7 @@ def _stats(counts: Any, stage_name: str, settings: StageSettings) -> Any:
 # ---- exact ----------------------------------------------------------------------------------
 
 
-class _ExactKeyFn(_CountingDoFn):
+class _ExactKeyFn(CountingDoFn):
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
@@ -145,22 +130,22 @@ class DropExactDuplicates(beam.PTransform):
         self.settings = _settings(config, sources)
 
     def expand(self, docs: Any) -> DedupResult:
-        keyed = docs | "ExactKey" >> beam.ParDo(_ExactKeyFn(self.settings)).with_outputs("skip", COUNT, main="keyed")
+        keyed = docs | "ExactKey" >> beam.ParDo(_ExactKeyFn(self.settings)).with_outputs("skip", COUNTS, main="keyed")
         # Output: ((scope, text hash), Document)
         resolved = (
             keyed.keyed
             | "GroupExact" >> beam.GroupByKey()
-            | "ResolveExact" >> beam.ParDo(_ResolveExactFn()).with_outputs("dropped", "cluster", COUNT, main="kept")
+            | "ResolveExact" >> beam.ParDo(_ResolveExactFn()).with_outputs("dropped", "cluster", COUNTS, main="kept")
         )
         kept = (resolved.kept, keyed.skip) | "ExactKept" >> beam.Flatten()
-        counts = (keyed[COUNT], resolved[COUNT]) | "ExactCounts" >> beam.Flatten()
+        counts = (keyed[COUNTS], resolved[COUNTS]) | "ExactCounts" >> beam.Flatten()
         return DedupResult(kept, resolved.dropped, resolved.cluster, _stats(counts, "exact", self.settings))
 
 
 # ---- near -----------------------------------------------------------------------------------
 
 
-class _BandKeysFn(_CountingDoFn):
+class _BandKeysFn(CountingDoFn):
     """Documents are signed in batches of about 1 MB (numpy calls per batch, not per document:
     2.7x faster on real text, see benchmarks/dedup_speed.py)."""
 
@@ -200,7 +185,7 @@ class _BandKeysFn(_CountingDoFn):
         yield from super().finish_bundle()
 
 
-class _BucketEdgesFn(_CountingDoFn):
+class _BucketEdgesFn(CountingDoFn):
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
@@ -212,7 +197,7 @@ class _BucketEdgesFn(_CountingDoFn):
         yield from edges
 
 
-class _VerifyFn(_CountingDoFn):
+class _VerifyFn(CountingDoFn):
     """At the bucket minimum: ``(id_a, [("centre", doc_a), ("pair", (edge, doc_b))...])``."""
 
     def __init__(self, settings: StageSettings) -> None:
@@ -253,7 +238,7 @@ def _attach_texts(kv: tuple) -> Iterator[tuple]:
             yield doc.id, ("centre", doc)
 
 
-class _MergeFn(_CountingDoFn):
+class _MergeFn(CountingDoFn):
     """One hash-to-min round's merge: the union of the messages received; counts changes."""
 
     def __init__(self, round_index: int) -> None:
@@ -302,7 +287,7 @@ class _LabelDocsFn(beam.DoFn):
                 yield doc
 
 
-class _ResolveClusterFn(_CountingDoFn):
+class _ResolveClusterFn(CountingDoFn):
     """Keepers ⨝ (label id, member doc) at the label: drops, cluster rows and sizes."""
 
     def __init__(self, settings: StageSettings) -> None:
@@ -344,12 +329,12 @@ class DropNearDuplicates(beam.PTransform):
 
     def expand(self, docs: Any) -> DedupResult:
         s = self.settings
-        bands = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(s)).with_outputs(COUNT, main="bands")
+        bands = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(s)).with_outputs(COUNTS, main="bands")
         # Output: ((scope, band key), node)
         buckets = (
             bands.bands
             | "GroupBands" >> beam.GroupByKey()
-            | "BucketEdges" >> beam.ParDo(_BucketEdgesFn(s)).with_outputs(COUNT, main="edges")
+            | "BucketEdges" >> beam.ParDo(_BucketEdgesFn(s)).with_outputs(COUNTS, main="edges")
         )
         edges = buckets.edges | "DistinctEdges" >> beam.Distinct()
         # Output: (min node, node), each candidate pair once
@@ -364,7 +349,7 @@ class DropNearDuplicates(beam.PTransform):
             | "JoinEdgeTexts" >> beam.CoGroupByKey()
             | "AttachTexts" >> beam.FlatMap(_attach_texts)
             | "GroupByCentre" >> beam.GroupByKey()
-            | "Verify" >> beam.ParDo(_VerifyFn(s)).with_outputs(COUNT, main="edges")
+            | "Verify" >> beam.ParDo(_VerifyFn(s)).with_outputs(COUNTS, main="edges")
         )
         # Output: verified (min node, node) edges
         state = (
@@ -379,10 +364,10 @@ class DropNearDuplicates(beam.PTransform):
                 state
                 | f"Send{i}" >> beam.FlatMap(_send)
                 | f"Gather{i}" >> beam.GroupByKey()
-                | f"Merge{i}" >> beam.ParDo(_MergeFn(i)).with_outputs(COUNT, main="state")
+                | f"Merge{i}" >> beam.ParDo(_MergeFn(i)).with_outputs(COUNTS, main="state")
             )
             state = merged.state
-            round_counts.append(merged[COUNT])
+            round_counts.append(merged[COUNTS])
         labels = state | "Labels" >> beam.Map(lambda kv: (node_id(kv[0]), kv[1][0]))
         # Output: (doc id, label node): the label is min(C_v), the keeper once converged
         labelled = (
@@ -393,9 +378,9 @@ class DropNearDuplicates(beam.PTransform):
         resolved = (
             {"doc": labelled.keeper, "members": labelled.labelled}
             | "JoinKeepers" >> beam.CoGroupByKey()
-            | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn(s)).with_outputs("cluster", COUNT, main="dropped")
+            | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn(s)).with_outputs("cluster", COUNTS, main="dropped")
         )
-        counts = (bands[COUNT], buckets[COUNT], verified[COUNT], resolved[COUNT], *round_counts) | "NearCounts" >> beam.Flatten()
+        counts = (bands[COUNTS], buckets[COUNTS], verified[COUNTS], resolved[COUNTS], *round_counts) | "NearCounts" >> beam.Flatten()
         return DedupResult(labelled.kept, resolved.dropped, resolved.cluster, _stats(counts, "near", s))
 
 
@@ -430,18 +415,6 @@ def _write_clusters(rows: list, path: str) -> tuple[str, int]:
     blob, n = clusters_bytes(rows)
     write_bytes_atomic(path, blob)
     return path, n
-
-
-def make_pipeline(beam_args: Sequence[str] = ()) -> beam.Pipeline:
-    """A pipeline on the runner ``beam_args`` name, else Beam's in-process `FnApiRunner`."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-    options = PipelineOptions(list(beam_args))
-    if options.view_as(StandardOptions).runner is None:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(options=options)
 
 
 def dedup_documents(docs: Any, settings: StageSettings, exact: bool = True, near: bool = True) -> dict[str, Any]:
@@ -531,6 +504,7 @@ def run_dedup(
     source: str = "input",
     exact: bool = True,
     near: bool = True,
+    workers: int = 1,
     beam_args: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``dataprep dedup``: read JSONL/Parquet ``inputs``, deduplicate, and write
@@ -542,7 +516,7 @@ def run_dedup(
 
     files = list_inputs(inputs)
     extra = {"inputs": [rel for _, rel in files], "input_paths": [path for path, _ in files], "id_field": id_field, "text_field": text_field, "exact": exact, "near": near}
-    p = make_pipeline(beam_args)
+    p = make_pipeline(pipeline_options(workers, beam_args))
     file_items = p | "Inputs" >> beam.Create(files)
     read = (
         file_items

@@ -36,9 +36,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.transforms.combiners import ToList
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
 from dataprep import __version__
 from dataprep.configs import to_plain
@@ -64,6 +61,7 @@ from dataprep.mixing import (
     validation_mask,
 )
 from dataprep.records import Document
+from pipelines.counting import COUNTS, CountingDoFn
 from dataprep.shards.batches import CopyBatch, TokenBatch, shard_copies, shuffle_and_pack, token_batch, with_eos
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
@@ -82,7 +80,6 @@ SHARDS_DIR = "shards"
 PARTIAL_DIR = ".shards.partial"
 MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
-COUNTS = "counts"
 
 
 class PackedShard(NamedTuple):
@@ -235,7 +232,7 @@ def build_manifest(
 # DoFns and combiners
 
 
-class _TokenizeFn(beam.DoFn):
+class _TokenizeFn(CountingDoFn):
     """A batch of documents -> `TokenBatch`es (one per source): documents cut into pieces, each
     encoded with the vocabulary (loaded once per worker), end-of-document appended."""
 
@@ -252,17 +249,7 @@ class _TokenizeFn(beam.DoFn):
         self.vocab = Vocab.load(self.vocab_path)
         self.eos_id = self.vocab.eos_id
         self.dtype = token_dtype(self.vocab.size)
-        self.counts: Counter[tuple[str, str]] = Counter()
         self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
-
-    def start_bundle(self) -> None:
-        self.counts = Counter()
-
-    def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
-        # Per-source document counts leave once per bundle, not once per document.
-        for key, n in sorted(self.counts.items()):
-            yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((key, n), MIN_TIMESTAMP, [GlobalWindow()]))
-        self.counts = Counter()
 
     def _encode(self, texts: list[str]) -> list[np.ndarray] | None:
         """Token arrays (end-of-document appended) of ``texts``; None if one cannot be encoded
@@ -285,9 +272,9 @@ class _TokenizeFn(beam.DoFn):
                 ranges = text_pieces(doc.text, self.max_piece_chars)
                 arrays = self._encode([doc.text[a:b] for a, b in ranges])
                 if arrays is None:
-                    self.counts[(source, "dropped_unencodable")] += 1
+                    self.count((source, "dropped_unencodable"))
                     continue
-                self.counts[(source, "documents")] += 1
+                self.count((source, "documents"))
                 base = base_hash(self.seed, doc.id)
                 for p, ((a, b), tokens) in enumerate(zip(ranges, arrays)):
                     cols["ids"].append(doc.id)
@@ -662,7 +649,7 @@ def write_shards(
         StageError: the pipeline failed or the mixture is impossible (a weighted source with no
             tokens); ``out_dir/shards`` is then left as it was.
     """
-    from pipelines.build import make_pipeline, pipeline_options
+    from pipelines.runner import make_pipeline, pipeline_options
     from vocab.model import Vocab
 
     tune_malloc()

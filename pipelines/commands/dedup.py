@@ -85,8 +85,6 @@ def run(
     files = [a for a in inputs if not a.startswith("--")]
     if not files:
         raise RecipeError("INPUT", "at least one input file", "only options")
-    if workers > 1 and not any(a.startswith("--direct_num_workers") for a in beam_args):
-        beam_args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     config = from_mapping(
         DedupConfig,
         {"threshold": threshold, "candidate_threshold": candidate_threshold, "metric": metric, "shingle": shingle, "ngram": ngram, "num_perm": num_perm, "verify": not no_verify},
@@ -96,7 +94,7 @@ def run(
     from pipelines.dedup import run_dedup
 
     manifest = run_dedup(
-        files, out_dir, settings, id_field=id_field, text_field=text_field, exact=not no_exact, near=not no_near, beam_args=beam_args
+        files, out_dir, settings, id_field=id_field, text_field=text_field, exact=not no_exact, near=not no_near, workers=workers, beam_args=beam_args
     )
     click.echo(summary(manifest))
 
