@@ -2,7 +2,8 @@
 
     part files of DIR/documents/<source>/
       | ReadStoreDocuments   # Output: [Document] per row group (id, source, text)
-      | TokenizeDocuments    # Output: TokenBatch (pieces of documents, tokens + EOS as uint16/int32)
+      | TokenizeDocuments    # Output: PieceBatch (pieces of documents; their tokens + EOS
+                             #         appended to spill files, only references travel on)
       | MixSources           # Output: ((split, shard), CopyBatch) and the MixturePlan
                              #         (a singleton side input, from per-source token counts)
       | PackSequences        # Output: PackedShard (copies sorted by key, cut into sequences)
@@ -29,18 +30,21 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from collections import Counter
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.combiners import ToList
 
 from dataprep import __version__
 from dataprep.configs import to_plain
 from dataprep.errors import FormatError, StageError
-from dataprep.manifest import dumps_json, read_manifest, sha256_file, write_atomic
+from dataprep.manifest import dumps_json, read_manifest, sha256_file
 from dataprep.mixing import (
     N_BUCKETS,
     MixturePlan,
@@ -62,7 +66,9 @@ from dataprep.mixing import (
 )
 from dataprep.records import Document
 from pipelines.counting import COUNTS, CountingDoFn
-from dataprep.shards.batches import CopyBatch, TokenBatch, shard_copies, shuffle_and_pack, token_batch, with_eos
+from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
+from dataprep.shards.batches import CopyBatch, PieceBatch, flatten_with_eos, shard_copies, shuffle_and_pack
+from dataprep.shards.spill import SpillWriter
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
     SHARDS_FORMAT,
@@ -78,6 +84,7 @@ log = logging.getLogger(__name__)
 
 SHARDS_DIR = "shards"
 PARTIAL_DIR = ".shards.partial"
+SPILL_DIR = "spill"  # under PARTIAL_DIR: the tokenized corpus, deleted before the swap
 MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
 
@@ -125,13 +132,24 @@ def read_part(path: str) -> Iterator[list[Document]]:
 
 
 def pack_shard(
-    item: tuple[tuple[str, int], Iterable[CopyBatch | None]], plan: MixturePlan, config: ShardsConfig, pad_id: int
+    item: tuple[tuple[str, int], Iterable[CopyBatch | None]],
+    plan: MixturePlan,
+    config: ShardsConfig,
+    pad_id: int,
+    dtype: np.dtype,
 ) -> PackedShard:
-    """Sort a shard's copies by shuffle key and pack them (see `shuffle_and_pack`)."""
+    """Sort a shard's copies by shuffle key, read their tokens from the spill files and pack
+    them (see `shuffle_and_pack`)."""
     (split, index), values = item
     batches = [b for b in values if b is not None]  # None marks a planned shard (may be empty)
     packed, provenance = shuffle_and_pack(
-        batches, config.sequence_length, pad_id, segment_ids=config.segment_ids, last_sequence=config.last_sequence
+        batches,
+        open_file,
+        dtype,
+        config.sequence_length,
+        pad_id,
+        segment_ids=config.segment_ids,
+        last_sequence=config.last_sequence,
     )
     return PackedShard(split, index, plan.shards[split], packed, provenance)
 
@@ -147,8 +165,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
     blobs["index"] = index_bytes(shard.copies, shard.packed)
     files = {}
     for kind, data in blobs.items():
-        path = os.path.join(out_dir, paths[kind])
-        write_atomic(path, lambda f, data=data: f.write(data))
+        write_bytes_atomic(join(out_dir, paths[kind]), data)
         files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     per_source: Counter[str] = Counter()
     for source, n in zip(shard.copies.sources, shard.packed.doc_lengths.tolist()):
@@ -232,14 +249,21 @@ def build_manifest(
 # DoFns and combiners
 
 
-class _TokenizeFn(CountingDoFn):
-    """A batch of documents -> `TokenBatch`es (one per source): documents cut into pieces, each
-    encoded with the vocabulary (loaded once per worker), end-of-document appended."""
+# Texts encoded per call to the encoder: large enough that the per-call cost vanishes, small
+# enough that the encoder's Python int lists (about 36 bytes per token) stay a few megabytes.
+ENCODE_CHUNK_CHARS = 1 << 18
 
-    def __init__(self, vocab_path: str, seed: int, max_piece_chars: int) -> None:
+
+class _TokenizeFn(CountingDoFn):
+    """A batch of documents -> `PieceBatch`es (one per source): documents cut into pieces, each
+    encoded with the vocabulary (loaded once per worker), end-of-document appended, the tokens
+    appended to this bundle's spill file under ``spill_dir`` (any Beam filesystem)."""
+
+    def __init__(self, vocab_path: str, seed: int, max_piece_chars: int, spill_dir: str) -> None:
         self.vocab_path = vocab_path
         self.seed = seed
         self.max_piece_chars = max_piece_chars
+        self.spill_dir = spill_dir
         self.vocab = None
 
     def setup(self) -> None:
@@ -251,48 +275,98 @@ class _TokenizeFn(CountingDoFn):
         self.dtype = token_dtype(self.vocab.size)
         self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
 
-    def _encode(self, texts: list[str]) -> list[np.ndarray] | None:
-        """Token arrays (end-of-document appended) of ``texts``; None if one cannot be encoded
-        losslessly (text holding U+10FFFF, see vocab.model). Always through `Vocab.encode`: its
-        segmentation of long texts is what makes shard ids equal the exported tokenizer's."""
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        # One spill file per bundle, named at random: a retried bundle writes a new file and its
+        # references, so a failed attempt's file is never read (and is deleted with the folder).
+        self.spill = SpillWriter(create_file, join(self.spill_dir, f"{uuid.uuid4().hex}.tokens"), self.dtype)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        self.spill.close()
+        yield from super().finish_bundle()
+
+    def _encode(self, source: str, chunk: list[tuple[Document, list[tuple[int, int]]]], cols: dict[str, list]) -> None:
+        """Encode a chunk of documents (all their pieces in one encoder call, always through
+        `Vocab.encode`: its segmentation of long texts is what makes shard ids equal the
+        exported tokenizer's), spill the tokens, add the pieces to ``cols``. A document that
+        cannot be encoded losslessly (text holding U+10FFFF, see vocab.model) is counted as
+        dropped and the rest of the chunk encoded again."""
         from vocab.model import UnencodableTextError
 
-        try:
-            return [with_eos(ids, self.eos_id, self.dtype) for ids in self.vocab.encode(texts)]
-        except UnencodableTextError:
-            return None
+        while chunk:
+            texts = [doc.text[a:b] for doc, ranges in chunk for a, b in ranges]
+            try:
+                lists = self.vocab.encode(texts)
+                break
+            except UnencodableTextError as e:
+                owner = [j for j, (_, ranges) in enumerate(chunk) for _ in ranges]
+                self.count((source, "dropped_unencodable"))
+                del chunk[owner[e.index]]
+        else:
+            return
+        tokens, lengths = flatten_with_eos(lists, self.eos_id, self.dtype)
+        del lists
+        offset = self.spill.append(tokens)
+        cols["lengths"].append(lengths)
+        cols["offsets"].append(offset + np.cumsum(lengths) - lengths)
+        self.tokens_counter.inc(len(tokens))
+        for doc, ranges in chunk:
+            self.count((source, "documents"))
+            base = base_hash(self.seed, doc.id)
+            for p, (a, b) in enumerate(ranges):
+                cols["ids"].append(doc.id)
+                cols["piece"].append(p)
+                cols["pieces"].append(len(ranges))
+                cols["start"].append(a)
+                cols["end"].append(b)
+                cols["doc_base"].append(base)
+                cols["base"].append(piece_base(base, p))
 
-    def process(self, docs: list[Document]) -> Iterator[TokenBatch]:
+    def process(self, docs: list[Document]) -> Iterator[PieceBatch]:
         by_source: dict[str, list[Document]] = {}
         for doc in docs:
             by_source.setdefault(doc.source, []).append(doc)
         for source, group in sorted(by_source.items()):
-            cols: dict[str, list] = {k: [] for k in ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "tokens")}
+            cols: dict[str, list] = {k: [] for k in ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "lengths", "offsets")}
+            chunk: list[tuple[Document, list[tuple[int, int]]]] = []
+            chars = 0
             for doc in group:
-                ranges = text_pieces(doc.text, self.max_piece_chars)
-                arrays = self._encode([doc.text[a:b] for a, b in ranges])
-                if arrays is None:
-                    self.count((source, "dropped_unencodable"))
-                    continue
-                self.count((source, "documents"))
-                base = base_hash(self.seed, doc.id)
-                for p, ((a, b), tokens) in enumerate(zip(ranges, arrays)):
-                    cols["ids"].append(doc.id)
-                    cols["piece"].append(p)
-                    cols["pieces"].append(len(ranges))
-                    cols["start"].append(a)
-                    cols["end"].append(b)
-                    cols["doc_base"].append(base)
-                    cols["base"].append(piece_base(base, p))
-                    cols["tokens"].append(tokens)
+                chunk.append((doc, text_pieces(doc.text, self.max_piece_chars)))
+                chars += len(doc.text)
+                if chars >= ENCODE_CHUNK_CHARS:
+                    self._encode(source, chunk, cols)
+                    chunk, chars = [], 0
+            self._encode(source, chunk, cols)
             if not cols["ids"]:
                 continue
-            batch = token_batch(
-                source, cols["ids"], cols["piece"], cols["pieces"], cols["start"], cols["end"],
-                cols["doc_base"], cols["base"], cols["tokens"],
+            yield PieceBatch(
+                source,
+                cols["ids"],
+                np.array(cols["piece"], dtype=np.int32),
+                np.array(cols["pieces"], dtype=np.int32),
+                np.array(cols["start"], dtype=np.int64),
+                np.array(cols["end"], dtype=np.int64),
+                np.array(cols["doc_base"], dtype=np.uint64),
+                np.array(cols["base"], dtype=np.uint64),
+                np.concatenate(cols["lengths"]),
+                self.spill.path,
+                np.concatenate(cols["offsets"]).astype(np.int64),
             )
-            self.tokens_counter.inc(len(batch.tokens))
-            yield batch
+
+
+def create_file(path: str) -> BinaryIO:
+    """A new file for writing at ``path`` on any Beam filesystem (local folders are created)."""
+    if is_local(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return open(path, "wb")
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def open_file(path: str) -> BinaryIO:
+    """An existing file for reading (seekable) on any Beam filesystem."""
+    if is_local(path):
+        return open(path, "rb")
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def tune_malloc() -> bool:
@@ -327,7 +401,7 @@ def tune_malloc() -> bool:
         return False
 
 
-def _source_units(batch: TokenBatch, validation_fraction: float) -> tuple[str, SourceUnits]:
+def _source_units(batch: PieceBatch, validation_fraction: float) -> tuple[str, SourceUnits]:
     return batch.source, SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
 
 
@@ -426,28 +500,32 @@ class ReadStoreDocuments(beam.PTransform):
 
 
 class TokenizeDocuments(beam.PTransform):
-    """Lists of `Document`s -> `TokenBatch`es, the vocabulary loaded once per worker in
-    ``DoFn.setup``; documents longer than ``max_piece_chars`` are cut into pieces.
+    """Lists of `Document`s -> `PieceBatch`es, the vocabulary loaded once per worker in
+    ``DoFn.setup``; documents longer than ``max_piece_chars`` are cut into pieces; tokens are
+    written to spill files under ``spill_dir`` (one per bundle, any Beam filesystem).
 
-    Returns ``{"tokenized": TokenBatch, "counts": ((source, counter), n)}`` with counters
+    Returns ``{"tokenized": PieceBatch, "counts": ((source, counter), n)}`` with counters
     ``documents`` (tokenized) and ``dropped_unencodable``.
     """
 
-    def __init__(self, vocab_path: str, seed: int, max_piece_chars: int = ShardsConfig.max_piece_chars) -> None:
+    def __init__(
+        self, vocab_path: str, seed: int, spill_dir: str, max_piece_chars: int = ShardsConfig.max_piece_chars
+    ) -> None:
         super().__init__()
         self.vocab_path = vocab_path
         self.seed = seed
+        self.spill_dir = spill_dir
         self.max_piece_chars = max_piece_chars
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        fn = _TokenizeFn(self.vocab_path, self.seed, self.max_piece_chars)
+        fn = _TokenizeFn(self.vocab_path, self.seed, self.max_piece_chars, self.spill_dir)
         out = docs | "Encode" >> beam.ParDo(fn).with_outputs(COUNTS, main="tokenized")
         counts = out[COUNTS] | "SumCounts" >> beam.CombinePerKey(sum)
         return {"tokenized": out.tokenized, "counts": counts}
 
 
 class MixSources(beam.PTransform):
-    """`TokenBatch` -> ``{"copies": ((split, shard), CopyBatch), "plan": MixturePlan}``.
+    """`PieceBatch` -> ``{"copies": ((split, shard), CopyBatch), "plan": MixturePlan}``.
 
     The plan comes from small per-batch summaries (`SourceUnits`: 17 bytes per piece), in
     passes that each keep a fixed amount of state per source: token totals (the budget and each
@@ -513,16 +591,18 @@ class MixSources(beam.PTransform):
 
 
 class PackSequences(beam.PTransform):
-    """((split, shard), Copy) -> `PackedShard`: group by shard, sort by key, pack.
+    """((split, shard), CopyBatch) -> `PackedShard`: group the references by shard, sort by
+    key, read the tokens (``dtype``) from the spill files, pack.
 
     Every planned shard is packed, even one that received no copy (it is written empty), so
     shard names ``-of-N`` always list N files.
     """
 
-    def __init__(self, config: ShardsConfig, pad_id: int) -> None:
+    def __init__(self, config: ShardsConfig, pad_id: int, dtype: np.dtype) -> None:
         super().__init__()
         self.config = config
         self.pad_id = pad_id
+        self.dtype = np.dtype(dtype)
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         plan = inputs["plan"]
@@ -531,7 +611,10 @@ class PackSequences(beam.PTransform):
             (inputs["copies"], markers)
             | "WithEmptyShards" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
-            | "Pack" >> beam.Map(pack_shard, plan=beam.pvalue.AsSingleton(plan), config=self.config, pad_id=self.pad_id)
+            | "Pack"
+            >> beam.Map(
+                pack_shard, plan=beam.pvalue.AsSingleton(plan), config=self.config, pad_id=self.pad_id, dtype=self.dtype
+            )
         )
 
 
@@ -564,8 +647,7 @@ class WriteShards(beam.PTransform):
 
 
 def _write_manifest(manifest: dict[str, Any], out_dir: str) -> None:
-    blob = dumps_json(manifest)
-    write_atomic(os.path.join(out_dir, MANIFEST), lambda f: f.write(blob))
+    write_bytes_atomic(join(out_dir, MANIFEST), dumps_json(manifest))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -672,9 +754,10 @@ def write_shards(
     started = time.time()
     p = make_pipeline(pipeline_options(workers, beam_args))
     docs = p | "PartFiles" >> beam.Create(parts) | "ReadStore" >> ReadStoreDocuments()
-    tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, cfg.max_piece_chars)
+    spill = join(partial, SPILL_DIR)
+    tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, spill, cfg.max_piece_chars)
     mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg)
-    shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab))
+    shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab), token_dtype(vocab.size))
     {"shards": shards, "plan": mixed["plan"], "counts": tokenized["counts"]} | "WriteShards" >> WriteShards(
         partial, cfg, token_dtype(vocab.size), header
     )
@@ -688,6 +771,7 @@ def write_shards(
             raise inner from None
         raise StageError(f"shards stage failed: {e}") from e
     manifest = read_manifest(os.path.join(partial, MANIFEST), SHARDS_FORMAT)
+    remove_tree(spill)  # the stage's own temporary output; never part of DIR/shards
     _swap_into_place(partial, os.path.join(out_dir, SHARDS_DIR))
     log.info("shards written in %.1fs", time.time() - started)
     return manifest

@@ -24,7 +24,7 @@ from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import read_parquet_shard
 from dataprep.shards.packing import text_pieces
 from dataprep.shards.verify import verify_shards
-from dataprep.shards.batches import CopyBatch, TokenBatch, token_batch, with_eos
+from dataprep.shards.batches import CopyBatch, PieceBatch
 from pipelines.shards import (
     MixSources,
     PackSequences,
@@ -34,7 +34,7 @@ from pipelines.shards import (
     load_manifest,
     write_shards,
 )
-from tests.dataprep.shards.helpers import make_docs, train_tiny_vocab, write_store
+from tests.dataprep.shards.helpers import make_docs, piece_batch, piece_tokens, train_tiny_vocab, write_store
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
 CONFIG = ShardsConfig(
@@ -83,28 +83,29 @@ def test_read_store_documents(tmp_path) -> None:
         assert_that(got, equal_to(expected))
 
 
-def pieces_of(batch: TokenBatch) -> list[tuple]:
-    """(id, piece, start, end, tokens, base) of every piece of a batch."""
+def pieces_of(batch: PieceBatch) -> list[tuple]:
+    """(id, piece, start, end, tokens, base) of every piece of a batch, tokens read back from
+    its spill file (after a fusion break: the file is complete once its bundle has finished)."""
     out = []
-    for i, off in enumerate(batch.offsets.tolist()):
-        toks = batch.tokens[off : off + int(batch.lengths[i])].tolist()
+    for i in range(len(batch.ids)):
+        toks = piece_tokens(batch, i)
         out.append((batch.ids[i], int(batch.piece[i]), int(batch.start[i]), int(batch.end[i]), toks, int(batch.base[i])))
     return out
 
 
-def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir) -> None:
+def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir, tmp_path) -> None:
     from vocab.model import Vocab
 
     vocab = Vocab.load(vocab_dir)
     docs = make_docs("web", 5) + [Document("web/x#9", "web", "bad \U0010ffff text", {})]
     expected = [(d.id, 0, 0, len(d.text), vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
     with BeamTestPipeline() as p:
-        out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3)
-        assert_that(out["tokenized"] | beam.FlatMap(pieces_of), equal_to(expected), label="tokens")
+        out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path / "spill"))
+        assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of), equal_to(expected), label="tokens")
         assert_that(out["counts"], equal_to([(("web", "documents"), 5), (("web", "dropped_unencodable"), 1)]), label="counts")
 
 
-def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
+def test_tokenize_cuts_long_documents_into_pieces(vocab_dir, tmp_path) -> None:
     from vocab.model import Vocab
 
     vocab = Vocab.load(vocab_dir)
@@ -114,14 +115,14 @@ def test_tokenize_cuts_long_documents_into_pieces(vocab_dir) -> None:
     assert len(ranges) > 5
     expected = [(i, a, b, True) for i, (a, b) in enumerate(ranges)]
     with BeamTestPipeline() as p:
-        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, max_piece_chars=1000)
-        got = out["tokenized"] | beam.FlatMap(pieces_of) | beam.Map(
+        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path), max_piece_chars=1000)
+        got = out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(
             lambda x: (x[1], x[2], x[3], vocab.decode(x[4][:-1]) == text[x[2] : x[3]] and x[4][-1] == vocab.eos_id)
         )
         assert_that(got, equal_to(expected))
 
 
-def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir) -> None:
+def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> None:
     """Shard ids are `Vocab.encode`'s (segmented for long texts), so they equal the exported
     Hugging Face tokenizer's, not merely decode to the same text."""
     from vocab.model import SEGMENT_MIN, Vocab
@@ -132,23 +133,23 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir) -> None:
     doc = Document("books/long#0", "books", text, {})
     expected = vocab.encode([text])[0] + [vocab.eos_id]
     with BeamTestPipeline() as p:
-        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3)
-        assert_that(out["tokenized"] | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
+        out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path))
+        assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
 
 
-def _batches(n_web: int = 60, n_news: int = 6) -> list[TokenBatch]:
+def _batches(folder, n_web: int = 60, n_news: int = 6) -> list[PieceBatch]:
     rng = np.random.default_rng(0)
     out = []
     for source, n in (("web", n_web), ("news", n_news)):
         ids = [f"{source}/f#{i}" for i in range(n)]
         bases = [base_hash(1, i) for i in ids]
-        lists = [rng.integers(4, 300, rng.integers(5, 60)).tolist() for _ in ids]
-        out.append(token_batch(source, ids, [0] * n, [1] * n, [0] * n, [10] * n, bases, bases, [with_eos(t, 2) for t in lists]))
+        lists = [rng.integers(4, 300, rng.integers(5, 60)).tolist() + [2] for _ in ids]
+        out.append(piece_batch(str(folder / f"{source}.tokens"), source, ids, lists, bases))
     return out
 
 
-def test_mix_sources_emits_the_planned_copies() -> None:
-    batches = _batches()
+def test_mix_sources_emits_the_planned_copies(tmp_path) -> None:
+    batches = _batches(tmp_path)
     cfg = ShardsConfig(total_tokens=3000, sequence_length=16, shard_tokens=500, validation_fraction=0.2)
     weights = {"web": 0.8, "news": 0.2}
     arrays = {b.source: SourceUnits(b.base, b.lengths, validation_mask(b.doc_base, 0.2)) for b in batches}
@@ -167,28 +168,30 @@ def test_mix_sources_emits_the_planned_copies() -> None:
         assert_that(out["plan"], equal_to([plan]), label="plan")
 
 
-def _copy_batch(keys, ids, token_lists) -> CopyBatch:
+def _copy_batch(keys, ids, token_lists, path=None) -> CopyBatch:
+    """Copies of one-piece documents; with ``path``, their tokens are written there as a spill file."""
     n = len(ids)
+    batch = piece_batch(path, "web", ids, token_lists) if path else None
     lengths = np.array([len(t) for t in token_lists], np.int64)
     z32, z64 = np.zeros(n, np.int32), np.zeros(n, np.int64)
     return CopyBatch(
         np.array(keys, np.uint64), list(ids), ["web"] * n, z32, z32 + 1, z32, z64, lengths, lengths,
-        np.concatenate([np.array(t, np.int32) for t in token_lists]),
+        batch.file if batch else None, batch.offsets if batch else None,
     )
 
 
-def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards() -> None:
+def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards(tmp_path) -> None:
     cfg = ShardsConfig(total_tokens=100, sequence_length=4, shard_tokens=4, validation_fraction=0.0)
     units = SourceUnits(np.array([1, 2, 3], np.uint64), np.array([3, 2, 2], np.int64), np.zeros(3, bool))
     plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 4)
     assert plan.shards["train"] == 2
     copies = [
-        (("train", 0), _copy_batch([9], ["web/b"], [[7, 8, 2]])),
-        (("train", 0), _copy_batch([3], ["web/a"], [[5, 2]])),
+        (("train", 0), _copy_batch([9], ["web/b"], [[7, 8, 2]], str(tmp_path / "b.tokens"))),
+        (("train", 0), _copy_batch([3], ["web/a"], [[5, 2]], str(tmp_path / "a.tokens"))),
     ]
     with BeamTestPipeline() as p:
         plan_pc = p | "Plan" >> beam.Create([plan])
-        shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0)
+        shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0, dtype=np.uint16)
         got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), s.copies.ids))
         assert_that(got, equal_to([("train", 0, 2, [5, 2, 7, 8, 2, 0, 0, 0], ["web/a", "web/b"]), ("train", 1, 2, [], [])]))
 
@@ -201,7 +204,7 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     units = SourceUnits(np.array([1, 2], np.uint64), np.array([3, 2], np.int64), np.zeros(2, bool))
     plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 8)
     docs = [np.array([7, 8, 2], np.int32), np.array([5, 2], np.int32)]
-    provenance = _copy_batch([1, 2], ["web/a", "web/b"], [[7, 8, 2], [5, 2]])._replace(tokens=None)
+    provenance = _copy_batch([1, 2], ["web/a", "web/b"], [[7, 8, 2], [5, 2]])
     shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), provenance)
     out = str(tmp_path / "s")
     with BeamTestPipeline() as p:
@@ -244,6 +247,8 @@ def test_manifest_accounts_for_every_source(written) -> None:
     assert m["vocab_fingerprint"] and m["store_fingerprint"] == "test-store"
     assert m["balanced"] and m["store_documents"] == {name: len(docs) for name, docs in corpus().items()}
     assert os.listdir(os.path.join(out, "shards")) and not os.path.exists(os.path.join(out, ".shards.partial"))
+    # The spill files (the tokenized corpus) are deleted before the swap.
+    assert not [f for _, _, fs in os.walk(out) for f in fs if f.endswith(".tokens")]
 
 
 def test_verify_passes_and_catches_corruption(written, tmp_path) -> None:

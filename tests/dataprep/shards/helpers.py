@@ -7,6 +7,7 @@ import io
 import os
 import random
 
+import numpy as np
 import sentencepiece as spm
 
 from dataprep.manifest import write_json_atomic
@@ -69,3 +70,29 @@ def train_tiny_vocab(vocab_dir: str, texts: list[str], vocab_size: int = 400) ->
     with open(os.path.join(vocab_dir, "spm.model"), "wb") as f:
         f.write(model.getvalue())
     return vocab_dir
+
+
+def piece_batch(spill_path: str, source: str, ids, token_lists, bases=None, dtype=np.uint16):
+    """A `PieceBatch` of one-piece documents whose tokens (``token_lists``, end-of-document
+    already appended) are written to a new spill file at ``spill_path``."""
+    from dataprep.shards.batches import PieceBatch
+    from dataprep.shards.spill import SpillWriter
+
+    n = len(ids)
+    writer = SpillWriter(lambda p: open(p, "wb"), spill_path, np.dtype(dtype))
+    offsets = [writer.append(np.array(t, dtype=dtype)) for t in token_lists]
+    writer.close()
+    bases = np.array(bases if bases is not None else [0] * n, dtype=np.uint64)
+    return PieceBatch(
+        source, list(ids), np.zeros(n, np.int32), np.ones(n, np.int32), np.zeros(n, np.int64),
+        np.full(n, 9, np.int64), bases, bases, np.array([len(t) for t in token_lists], np.int64), spill_path,
+        np.array(offsets, np.int64),
+    )
+
+
+def piece_tokens(batch, i: int, dtype=np.uint16) -> list[int]:
+    """The tokens of piece ``i`` of a `PieceBatch` (or `CopyBatch`), read from its spill file."""
+    item = np.dtype(dtype).itemsize
+    with open(batch.file, "rb") as f:
+        f.seek(int(batch.offsets[i]) * item)
+        return np.frombuffer(f.read(int(batch.lengths[i]) * item), dtype=np.dtype(dtype).newbyteorder("<")).tolist()

@@ -1,0 +1,128 @@
+"""Spill files: the tokenized corpus, written once, read back one shard at a time.
+
+The shards stage tokenizes every document once, but needs the tokens only after the mixture is
+planned from the whole corpus's token counts. Carrying token arrays through the planning passes
+and the per-shard shuffle made Beam's in-process runner hold the tokenized corpus in memory
+(twice: decoded, and encoded when read back), about 11 bytes per token. Instead, each tokenizing
+bundle appends its pieces' tokens to one spill file under the stage's partial output folder
+(``DIR/.shards.partial/spill/``, a temporary output of the stage like Beam's ``WriteToFiles``
+temp folders), and only references (file, offset, length) travel through the pipeline. Each
+shard's packer then reads its pieces' tokens back (`read_segments`), so memory is bounded by one
+shard, whatever the corpus size. The spill folder is deleted before the output is swapped into
+place.
+
+A spill file is raw little-endian tokens in the shard token dtype (uint16 below 65,500 ids,
+else int32), pieces back to back, nothing else: the references say where each piece is.
+Beam-free: callers pass file objects (local ``open`` or Beam's ``FileSystems``).
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+# Reading a shard's pieces of one spill file: segments closer than MAX_GAP tokens are read in
+# one request (a range read on an object store costs a round trip; on a local disk a syscall)
+# and runs are capped at MAX_RUN tokens so the read buffer stays small next to a shard.
+MAX_GAP = 1 << 15
+MAX_RUN = 1 << 22
+
+
+class SpillWriter:
+    """Appends token arrays to one spill file, opened on the first append.
+
+    ``create(path)`` returns a writable binary file object (local ``open(path, "wb")`` or
+    ``FileSystems.create``). `append` returns the array's offset in the file, in tokens.
+    """
+
+    def __init__(self, create: Callable[[str], BinaryIO], path: str, dtype: np.dtype) -> None:
+        self.create = create
+        self.path = path
+        self.dtype = np.dtype(dtype).newbyteorder("<")
+        self._file: BinaryIO | None = None
+        self._tokens = 0
+
+    def append(self, tokens: np.ndarray) -> int:
+        """Write ``tokens`` (converted to the spill dtype); return where they start."""
+        if self._file is None:
+            self._file = self.create(self.path)
+        offset = self._tokens
+        self._file.write(np.ascontiguousarray(tokens, dtype=self.dtype).data)
+        self._tokens += len(tokens)
+        return offset
+
+    def close(self) -> None:
+        """Close the file (a no-op when nothing was appended)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    @property
+    def tokens(self) -> int:
+        """Tokens appended so far."""
+        return self._tokens
+
+
+def _read_exactly(f: BinaryIO, out: np.ndarray) -> None:
+    view = memoryview(out).cast("B")
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            raise EOFError(f"spill file ended after {got} of {len(view)} bytes")
+        got += n
+
+
+def read_segments(
+    f: BinaryIO,
+    src: np.ndarray,
+    lengths: np.ndarray,
+    dest: np.ndarray,
+    out: np.ndarray,
+    *,
+    max_gap: int = MAX_GAP,
+    max_run: int = MAX_RUN,
+) -> None:
+    """Copy segments of a spill file into ``out``: ``f[src[i]:src[i] + lengths[i]]`` (in tokens
+    of ``out.dtype``) goes to ``out[dest[i]:dest[i] + lengths[i]]``.
+
+    Segments are read in file order, nearby ones coalesced into one read of at most ``max_run``
+    tokens (or one segment, if longer), so the number of reads is small and the buffer bounded.
+    A segment listed twice (a repeated piece) is read once per run and copied twice.
+
+    >>> import io
+    >>> f = io.BytesIO(np.arange(10, dtype="<u2").tobytes())
+    >>> out = np.zeros(5, np.uint16)
+    >>> read_segments(f, np.array([7, 1]), np.array([2, 3]), np.array([0, 2]), out)
+    >>> out.tolist()
+    [7, 8, 1, 2, 3]
+    """
+    if not len(src):
+        return
+    itemsize = out.dtype.itemsize
+    order = np.argsort(src, kind="stable")
+    s_sorted = src[order].tolist()
+    l_sorted = lengths[order].tolist()
+    d_sorted = dest[order].tolist()
+    n = len(s_sorted)
+    i = 0
+    while i < n:
+        run_start = s_sorted[i]
+        run_end = run_start + l_sorted[i]
+        j = i + 1
+        while j < n and s_sorted[j] - run_end <= max_gap and max(run_end, s_sorted[j] + l_sorted[j]) - run_start <= max_run:
+            run_end = max(run_end, s_sorted[j] + l_sorted[j])
+            j += 1
+        f.seek(run_start * itemsize)
+        if j == i + 1:  # one segment: read straight into place
+            d = d_sorted[i]
+            _read_exactly(f, out[d : d + l_sorted[i]])
+        else:
+            buf = np.empty(run_end - run_start, dtype=out.dtype)
+            _read_exactly(f, buf)
+            for k in range(i, j):
+                a = s_sorted[k] - run_start
+                d = d_sorted[k]
+                out[d : d + l_sorted[k]] = buf[a : a + l_sorted[k]]
+        i = j
