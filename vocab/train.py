@@ -38,6 +38,7 @@ from dataprep.manifest import sha256_file, write_atomic, write_json_atomic
 from dataprep.recipe import Recipe
 from dataprep.store import BUILD_MANIFEST, part_files
 from dataprep.vocab_config import VocabConfig
+from vocab.seeds import NEWLINE_STANDIN, train_seeded
 from vocab.model import MODEL_FILE, SEGMENT_MAX, SEGMENT_MIN, SPACE_ESCAPE, Vocab, escape_space_symbol, quantize_scores
 
 VOCAB_DIR = "vocab"
@@ -46,7 +47,7 @@ MANIFEST_FILE = "vocab.json"
 VOCAB_FORMAT = "dataprep-vocab v1"
 # Bumped whenever sampling or training changes what a recipe produces, so an old vocabulary is
 # not mistaken for an up-to-date one.
-TRAINER_REVISION = 3
+TRAINER_REVISION = 4
 HASH_SPACE = 1 << 64
 _TOO_LARGE = re.compile(r"Vocabulary size (?:is )?too high \((\d+)\)\. Please set it to a value <= (\d+)")
 _TOO_LARGE_BPE = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
@@ -284,7 +285,9 @@ def collect_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan])
                 chosen.append((keys[j], text))
         chosen.sort(key=lambda kt: kt[0])
         for _, text in chosen:
-            text = escape_space_symbol(text.replace(SPACE_ESCAPE, ""))
+            # U+10FFFF and U+FDD0 are dataprep's stand-ins (for U+2581 and, in seeded training,
+            # for "\n"); both are noncharacters, never in interchanged text: dropped.
+            text = escape_space_symbol(text.replace(SPACE_ESCAPE, "").replace(NEWLINE_STANDIN, ""))
             chunks.extend(chunk_text(text, cfg.max_sentence_length))
     return chunks
 
@@ -352,10 +355,17 @@ def _drain(sentences: Sequence[str]) -> Iterator[str]:
         yield sentences.pop()
 
 
-def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
+def train_model(
+    sentences: Sequence[str],
+    cfg: VocabConfig,
+    progress: Callable[[str], None] | None = None,
+    seeding: dict[str, Any] | None = None,
+) -> bytes:
     """Train SentencePiece on ``sentences`` with the options of ``cfg``; the model bytes.
 
     A ``list`` of sentences is emptied as the trainer copies it (to halve the sample's memory).
+    A unigram sample longer than ``cfg.seed_chunk_chars`` is seeded chunk by chunk in bounded
+    memory (`vocab.seeds`); the statistics of that step go into ``seeding`` when given.
 
     Raises:
         StageError: no training text.
@@ -364,6 +374,18 @@ def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
     """
     if not any(sentences):
         raise StageError("the training sample is empty: the store's documents hold no text")
+    options = trainer_options(cfg)
+    if cfg.model_type == "unigram" and sum(len(s) for s in sentences) > cfg.seed_chunk_chars:
+        pool = sentences if isinstance(sentences, list) else list(sentences)
+        proto, stats = train_seeded(pool, options, cfg.seed_chunk_chars, _train, progress)
+        if seeding is not None:
+            seeding.update(stats)
+        return proto
+    return _train(_drain(sentences), options)
+
+
+def _train(sentences: Iterator[str], options: dict[str, Any]) -> bytes:
+    """Run SentencePiece's trainer on ``sentences``; its errors become typed, actionable ones."""
     out = bytearray()
 
     class _Writer:
@@ -371,9 +393,7 @@ def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
             out.extend(data)
 
     try:
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=_drain(sentences), model_writer=_Writer(), **trainer_options(cfg)
-        )
+        spm.SentencePieceTrainer.train(sentence_iterator=sentences, model_writer=_Writer(), **options)
     except RuntimeError as e:
         msg = str(e)
         m = _TOO_LARGE.search(msg)
@@ -381,13 +401,15 @@ def train_model(sentences: Sequence[str], cfg: VocabConfig) -> bytes:
             raise RecipeError(
                 "vocab.size",
                 f"at most {int(m.group(2)):,} for this training sample",
-                cfg.size,
+                options["vocab_size"],
                 hint="the sample has too few distinct pieces; lower vocab.size or raise vocab.sample_chars",
             ) from None
         m = _TOO_LARGE_BPE.search(msg)
         if m:
             raise RecipeError(
-                "vocab.size", f"at least {int(m.group(2)):,} (the sample's distinct characters plus specials)", cfg.size
+                "vocab.size",
+                f"at least {int(m.group(2)):,} (the sample's distinct characters plus specials)",
+                options["vocab_size"],
             ) from None
         raise StageError(f"SentencePiece training failed: {msg}") from None
     if not out:
@@ -498,7 +520,8 @@ def train_vocab(
         f"training {cfg.model_type} vocabulary of {cfg.size:,} pieces on {sum(len(t) for t in sentences):,} "
         f"characters ({sentence_count:,} chunks, {cfg.num_threads} threads) ..."
     )
-    proto, grid = quantize_scores(train_model(sentences, cfg))  # empties ``sentences``
+    seeding: dict[str, Any] = {}
+    proto, grid = quantize_scores(train_model(sentences, cfg, say, seeding))  # empties ``sentences``
     vocab = Vocab(proto, os.path.join(target, MODEL_FILE))
     os.makedirs(target, exist_ok=True)
     if os.path.exists(manifest_path):
@@ -525,6 +548,9 @@ def train_vocab(
         "space_escape": f"U+{ord(SPACE_ESCAPE):04X}",
         "score_grid": grid,
         "segment_chars": [SEGMENT_MIN, SEGMENT_MAX],
+        # Chunk seeding (vocab.seeds): chunks and their characters, seed pieces; {} when the
+        # sample was seeded whole by SentencePiece.
+        "seeding": seeding,
         "sample": {
             "sentences": sentence_count,
             "chars": sum(p.sampled_chars for p in plans.values()),
