@@ -53,15 +53,23 @@ def train(recipe: str, out_dir: str, input_store: str | None, force: bool, dry_r
         for key, value in options.items():
             shown = f"{len(value)} symbols ({', '.join(value[:3])}{', ...' if len(value) > 3 else ''})" if isinstance(value, list) else value
             click.echo(f"{key}: {shown}")
+        plans = plan_sample(loaded, store)
         rows = [
             [p.name, p.weight, p.documents, p.chars, p.held_out_documents, p.budget_chars, p.sampled_documents, p.sampled_chars]
-            for p in plan_sample(loaded, store).values()
+            for p in plans.values()
         ]
         click.echo(
             format_table(
                 ["source", "weight", "documents", "chars", "held out", "budget", "sampled", "sampled chars"], rows
             )
         )
+        total = sum(p.sampled_chars for p in plans.values())
+        cfg = loaded.vocab
+        if cfg.model_type == "unigram" and total > cfg.seed_chunk_chars:
+            chunks = -(-total // cfg.seed_chunk_chars)
+            click.echo(f"seeding: {chunks} chunks of about {total // chunks:,} characters, each in its own process")
+        else:
+            click.echo("seeding: by SentencePiece over the whole sample")
         return
     manifest = train_vocab(loaded, out_dir, input_store, force=force, progress=lambda m: click.echo(m, err=True))
     if manifest["skipped"]:

@@ -28,6 +28,7 @@ def test_train_verify_eval_export(tmp_path: Path) -> None:
     res = runner.invoke(main, ["vocab", "train", str(tmp_path / "recipe.yaml"), "--out", str(run), "--dry-run"])
     assert res.exit_code == 0, res.output
     assert "normalization_rule_name: identity" in res.output and "prose" in res.output
+    assert "seeding: by SentencePiece over the whole sample" in res.output
     assert not (run / "vocab").exists()
     res = runner.invoke(main, ["vocab", "train", str(tmp_path / "recipe.yaml"), "--out", str(run)])
     assert res.exit_code == 0, res.output

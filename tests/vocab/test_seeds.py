@@ -17,11 +17,13 @@ from vocab.export import export_hf, hf_encode, load_hf_tokenizer
 from vocab.model import Vocab, proto_fields
 from vocab.seeds import (
     NEWLINE_STANDIN,
+    MAX_SENTENCE_FIELD,
     SEED_FILE_FIELD,
+    SEED_SIZE_FIELD,
     deal,
     merge_counts,
     rename_pieces,
-    strip_seed_path,
+    restore_spec,
 )
 from vocab.train import is_held_out, train_vocab
 
@@ -65,7 +67,8 @@ def test_seeding_is_recorded_and_the_model_is_clean(seeded: tuple[Path, dict], s
     assert not any(NEWLINE_STANDIN in p for p in pieces)
     assert "\n" in pieces and any(len(p) > 1 and "\n" in p for p in pieces)  # newline pieces learned
     spec = proto_fields(proto_fields(seeded_vocab.serialized_model)[2][-1])
-    assert SEED_FILE_FIELD not in spec  # no temporary path in the model file
+    assert SEED_FILE_FIELD not in spec and SEED_SIZE_FIELD not in spec  # no temporary path in the model file
+    assert spec[MAX_SENTENCE_FIELD] == [65_536]  # as configured, not the seeded runs' allowance
     assert seeded_vocab.size == 800
 
 
@@ -108,7 +111,7 @@ def test_seeded_compression_matches_plain_seeding(
 
 def test_rename_and_strip_touch_only_their_fields(seeded_vocab: Vocab) -> None:
     proto = seeded_vocab.serialized_model
-    assert strip_seed_path(proto) == proto
+    assert restore_spec(proto, 65_536) == proto
     assert rename_pieces(proto, NEWLINE_STANDIN, "\n") == proto
     renamed = Vocab.from_bytes(rename_pieces(proto, "\n", NEWLINE_STANDIN))
     assert renamed.piece_to_id(NEWLINE_STANDIN) == seeded_vocab.piece_to_id("\n")
