@@ -10,13 +10,20 @@ the same functions in memory and is the oracle the tests compare these transform
 
 Near dedup graph::
 
-    docs | BandKeys          # ((scope, band key), node)     node = (-len, id hash, id)
-         | GroupBands        # bucket -> star edges to the bucket minimum (linear fan-out)
-         | DistinctEdges     # (min node, node)
+    docs | BandRows          # ((scope, partition), packed rows (band hash, node))  node = (-len, id hash)
+                             # and (node partition, packed documents)
+         | GroupBands | BucketEdges   # star edges to each bucket's minimum (vectorised, linear fan-out)
+         | GroupEdges | DistinctEdges # (min node, node), each candidate pair once
          | JoinEdgeTexts + GroupByCentre + Verify   # both texts beside the edge; metric >= threshold
          | InitClusters, then max_rounds x (Send_i | Gather_i | Merge_i)   # hash-to-min
-         | Labels            # (node id, label node)
-    docs ⨝ labels            # kept | (label id, doc) ⨝ clustered docs -> Dropped + cluster rows
+         | Labels            # (node, label node)
+    docs ⨝ labels            # kept | (label, doc) ⨝ clustered docs -> Dropped + cluster rows
+
+The LSH graph travels as packed numpy arrays (28 bytes per band and document, grouped by
+``partitions`` keys) and the corpus as compressed blobs per node partition (`pack_items`),
+joined with edge ends and labels per partition: Beam's in-process
+runner holds every grouping's input in memory, so the bytes per element decide how large a
+corpus one machine can deduplicate (``benchmarks/dedup_scale.py``).
 """
 
 from __future__ import annotations
@@ -26,23 +33,30 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from dataprep.dedup.components import hash_to_min_messages, node_id
+from dataprep.dedup.components import BAND_ROW, EDGE, NODE_BYTES, hash_to_min_messages, node_list, star_edges
 from dataprep.dedup.config import DedupConfig, StageSettings, stage_settings
 from dataprep.dedup.stage import (
     NEAR_REASON,
-    bucket_to_edges,
+    bucket_counts,
     cluster_row,
     dropped,
     exact_group_key,
     keeper_similarity,
-    near_band_keys_batch,
+    exact_partition,
+    near_band_rows,
     node_of,
-    resolve_exact_group,
+    node_partition,
+    pack_document,
+    pack_items,
+    resolve_exact_partition,
     stats_from_counts,
+    unpack_document,
+    unpack_items,
     verify_pair,
 )
 from dataprep.records import Document, Rejected
@@ -97,22 +111,79 @@ def _stats(counts: Any, stage_name: str, settings: StageSettings) -> Any:
 # ---- exact ----------------------------------------------------------------------------------
 
 
-class _ExactKeyFn(CountingDoFn):
+class _BatchFn(CountingDoFn):
+    """Collects a bundle's documents into batches of about 1 MB (``BATCH_CHARS``) or
+    ``BATCH_DOCS`` documents and hands each to ``_flush`` (a generator of outputs), so that numpy
+    and the packers work per batch and the groupings receive a few large values per partition
+    instead of an element per document."""
+
+    BATCH_CHARS = 1 << 20
+    BATCH_DOCS = 2000
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._batch: list[Document] = []
+        self._chars = 0
+
+    def _add(self, doc: Document) -> Iterator[Any]:
+        self._batch.append(doc)
+        self._chars += len(doc.text)
+        if self._chars >= self.BATCH_CHARS or len(self._batch) >= self.BATCH_DOCS:
+            yield from self._take()
+
+    def _take(self) -> Iterator[Any]:
+        batch, self._batch, self._chars = self._batch, [], 0
+        if batch:
+            yield from self._flush(batch)
+
+    def _flush(self, batch: list[Document]) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for out in self._take():
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, MIN_TIMESTAMP, [GlobalWindow()]))
+            else:
+                yield WindowedValue(out, MIN_TIMESTAMP, [GlobalWindow()])
+        yield from super().finish_bundle()
+
+
+def _by_partition(items: Iterable[tuple[int, Any]]) -> list[tuple[int, list]]:
+    """``(partition, item)`` pairs gathered per partition, in partition order."""
+    parts: dict[int, list] = {}
+    for q, item in items:
+        parts.setdefault(q, []).append(item)
+    return sorted(parts.items(), key=lambda kv: kv[0])
+
+
+class _ExactKeyFn(_BatchFn):
+    """Documents leave packed per partition of their group key: ``(partition, blob of (key,
+    Document))``. A document whose source has exact dedup off goes along with key None (kept
+    as it is), so the stage's only output is the grouping: a second output flattened with the
+    kept documents would make the local runner hold them all, decoded, in one more buffer."""
+
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
     def process(self, doc: Document) -> Iterator[Any]:
         self.count(("sources", doc.source, "in"))
-        key = exact_group_key(doc, self.settings)
-        if key is None:
-            yield beam.pvalue.TaggedOutput("skip", doc)
-        else:
-            yield key, doc
+        yield from self._add(doc)
+
+    def _flush(self, batch: list[Document]) -> Iterator[Any]:
+        n_parts = self.settings.partitions
+
+        def partition(key: Any, doc: Document) -> int:
+            return node_partition(node_of(doc), n_parts) if key is None else exact_partition(key, n_parts)
+
+        keyed = [(exact_group_key(doc, self.settings), doc) for doc in batch]
+        for q, items in _by_partition((partition(k, d), (k, d)) for k, d in keyed):
+            yield q, pack_items(items)
 
 
 class _ResolveExactFn(beam.DoFn):
     def process(self, kv: tuple) -> Iterator[Any]:
-        for tag, value in resolve_exact_group(kv[1]):
+        items = (item for blob in kv[1] for item in unpack_items(blob))
+        for tag, value in resolve_exact_partition(items):
             yield value if tag == "kept" else beam.pvalue.TaggedOutput(tag, value)
 
 
@@ -130,75 +201,96 @@ class DropExactDuplicates(beam.PTransform):
         self.settings = _settings(config, sources)
 
     def expand(self, docs: Any) -> DedupResult:
-        keyed = docs | "ExactKey" >> beam.ParDo(_ExactKeyFn(self.settings)).with_outputs("skip", COUNTS, main="keyed")
-        # Output: ((scope, text hash), Document)
+        keyed = docs | "ExactKey" >> beam.ParDo(_ExactKeyFn(self.settings)).with_outputs(COUNTS, main="keyed")
+        # Output: (partition, packed [((scope, text hash) or None, Document)])
         resolved = (
             keyed.keyed
             | "GroupExact" >> beam.GroupByKey()
             | "ResolveExact" >> beam.ParDo(_ResolveExactFn()).with_outputs("dropped", "cluster", COUNTS, main="kept")
         )
-        kept = (resolved.kept, keyed.skip) | "ExactKept" >> beam.Flatten()
         counts = (keyed[COUNTS], resolved[COUNTS]) | "ExactCounts" >> beam.Flatten()
-        return DedupResult(kept, resolved.dropped, resolved.cluster, _stats(counts, "exact", self.settings))
+        return DedupResult(resolved.kept, resolved.dropped, resolved.cluster, _stats(counts, "exact", self.settings))
 
 
 # ---- near -----------------------------------------------------------------------------------
 
 
-class _BandKeysFn(CountingDoFn):
-    """Documents are signed in batches of about 1 MB (numpy calls per batch, not per document:
-    2.7x faster on real text, see benchmarks/dedup_speed.py)."""
+# LSH rows go to this many separate groupings (by partition): the local runner encodes a whole
+# grouping at once when it is read (twice its size in memory for a moment), so four groupings
+# read one after the other peak at 1.25x the rows instead of 2x (benchmarks/dedup_scale.py).
+BAND_GROUPS = 4
 
-    BATCH_CHARS = 1 << 20
-    BATCH_DOCS = 2000
+
+def _partition(keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The partition of each 64-bit key (band hash, or node hash prefix)."""
+    return (keys % np.uint64(partitions)).astype(np.int64)
+
+
+class _BandRowsFn(_BatchFn):
+    """Documents are signed in batches of about 1 MB (numpy calls per batch, not per document:
+    2.7x faster on real text, see benchmarks/dedup_speed.py); each batch's LSH rows leave as
+    one packed array per (scope, partition) (tagged ``bands<g>``), and its documents as one
+    packed blob per node partition (the main output), not an element per band or document."""
 
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
-    def start_bundle(self) -> None:
-        super().start_bundle()
-        self._batch: list[Document] = []
-        self._chars = 0
-
     def process(self, doc: Document) -> Iterator[Any]:
         self.count(("sources", doc.source, "in"))
-        self._batch.append(doc)
-        self._chars += len(doc.text)
-        if self._chars >= self.BATCH_CHARS or len(self._batch) >= self.BATCH_DOCS:
-            yield from self._flush()
+        yield from self._add(doc)
 
-    def _flush(self) -> Iterator[Any]:
-        batch, self._batch, self._chars = self._batch, [], 0
-        for doc, keys in zip(batch, near_band_keys_batch(batch, self.settings)):
-            if keys == []:
-                self.count(("sources", doc.source, "no_shingles"))
-                continue
-            if keys is None:
-                continue
-            node = node_of(doc)
-            for key in keys:
-                yield key, node
-
-    def finish_bundle(self) -> Iterator[Any]:
-        for kv in self._flush():
-            yield WindowedValue(kv, MIN_TIMESTAMP, [GlobalWindow()])
-        yield from super().finish_bundle()
+    def _flush(self, batch: list[Document]) -> Iterator[Any]:
+        n_parts = self.settings.partitions
+        rows, counts = near_band_rows(batch, self.settings)
+        for path, n in counts:
+            self.count(path, n)
+        for scope, scope_rows in rows.items():
+            part = _partition(scope_rows["band"], n_parts)
+            order = np.argsort(part, kind="stable")
+            part, scope_rows = part[order], scope_rows[order]
+            cuts = np.flatnonzero(np.diff(part)) + 1
+            for chunk in np.split(np.arange(len(part)), cuts):
+                q = int(part[chunk[0]])
+                yield beam.pvalue.TaggedOutput(f"bands{q % BAND_GROUPS}", ((scope, q), scope_rows[chunk].tobytes()))
+        nodes = ((node_of(d), d) for d in batch)
+        for q, items in _by_partition((node_partition(node, n_parts), (node, d)) for node, d in nodes):
+            yield q, pack_items(items)
 
 
 class _BucketEdgesFn(CountingDoFn):
+    """One partition of LSH rows -> star edges of its buckets, packed per edge partition."""
+
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
 
     def process(self, kv: tuple) -> Iterator[Any]:
-        (scope, _), members = kv
-        edges, counts = bucket_to_edges(scope, members, self.settings)
-        for path, n in counts:
+        (scope, _), blobs = kv
+        rows = np.concatenate([np.frombuffer(b, BAND_ROW) for b in blobs])
+        edges, sizes = star_edges(rows)
+        for path, n in bucket_counts(scope, sizes, self.settings):
             self.count(path, n)
-        yield from edges
+        if len(edges) == 0:
+            return
+        # The same pair shares several bands, so it comes from several partitions: group
+        # edges by their first node to keep each once.
+        raw = np.frombuffer(np.ascontiguousarray(edges["a"]).tobytes(), dtype=np.uint8).reshape(len(edges), NODE_BYTES)
+        head = np.ascontiguousarray(raw[:, 4:12]).view(">u8").ravel()  # the id hash's first 8 bytes
+        part = _partition(head, self.settings.partitions)
+        order = np.argsort(part, kind="stable")
+        part, edges = part[order], edges[order]
+        cuts = np.flatnonzero(np.diff(part)) + 1
+        for chunk in np.split(np.arange(len(part)), cuts):
+            yield int(part[chunk[0]]), edges[chunk].tobytes()
+
+
+def _distinct_edges(kv: tuple) -> Iterator[tuple[bytes, bytes]]:
+    """One edge partition -> each candidate pair once, as ``(bucket minimum, member)``."""
+    edges = np.unique(np.concatenate([np.frombuffer(b, EDGE) for b in kv[1]]))
+    yield from zip(node_list(edges["a"]), node_list(edges["b"]))
 
 
 class _VerifyFn(CountingDoFn):
-    """At the bucket minimum: ``(id_a, [("centre", doc_a), ("pair", (edge, doc_b))...])``."""
+    """At the bucket minimum: ``(node_a, [("centre", packed doc_a), ("pair", (edge, packed doc_b))...])``."""
 
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
@@ -208,34 +300,40 @@ class _VerifyFn(CountingDoFn):
         pairs = []
         for tag, value in kv[1]:
             if tag == "centre":
-                doc_a = value
+                doc_a = unpack_document(value)
             else:
                 pairs.append(value)
         if doc_a is None:
             return
         memo: dict = {}  # doc_a's shingle set, computed once for all its pairs
-        for edge, doc_b in pairs:
+        for edge, blob_b in pairs:
             self.count(("candidate_pairs",))
-            if verify_pair(doc_a, doc_b, self.settings, memo):
+            if verify_pair(doc_a, unpack_document(blob_b), self.settings, memo):
                 self.count(("verified_pairs",))
                 yield edge
 
 
-def _attach_texts(kv: tuple) -> Iterator[tuple]:
-    """A document joined with the edges it ends: ``(id, {"doc": [doc], "ends": [...]})`` ->
-    ``(first id, ("pair", (edge, doc)))`` where it is the second end, and once
-    ``(id, ("centre", doc))`` where it is the first end (a bucket minimum)."""
-    docs, ends = kv[1]["doc"], kv[1]["ends"]
-    if not docs:
+def _attach_texts(kv: tuple) -> Iterator[Any]:
+    """One node partition's documents joined with the edge ends in it: ``(partition, {"docs":
+    [blob...], "ends": [(role, edge)...]})`` -> ``(first node, ("pair", (edge, packed doc)))``
+    where a document is an edge's second end, once ``(node, ("centre", packed doc))`` where it
+    is a first end (a bucket minimum), and the blobs unchanged, tagged ``docs``, for the join
+    with the cluster labels (so only one copy of the corpus is ever waiting in a grouping)."""
+    blobs, ends = kv[1]["docs"], kv[1]["ends"]
+    for blob in blobs:
+        yield beam.pvalue.TaggedOutput("docs", (kv[0], blob))
+    if not ends:
         return
-    doc = docs[0]
-    centre = False
+    wanted = {edge[1] if role == "second" else edge[0] for role, edge in ends}
+    docs = {node: doc for blob in blobs for node, doc in unpack_items(blob) if node in wanted}
+    centres = set()
     for role, edge in ends:
         if role == "second":
-            yield node_id(edge[0]), ("pair", (edge, doc))
-        elif not centre:
-            centre = True
-            yield doc.id, ("centre", doc)
+            if edge[1] in docs:
+                yield edge[0], ("pair", (edge, pack_document(docs[edge[1]])))
+        elif edge[0] not in centres and edge[0] in docs:
+            centres.add(edge[0])
+            yield edge[0], ("centre", pack_document(docs[edge[0]]))
 
 
 class _MergeFn(CountingDoFn):
@@ -269,26 +367,28 @@ def _send(kv: tuple) -> Iterator[tuple]:
 
 
 class _LabelDocsFn(beam.DoFn):
-    """Docs ⨝ labels at the doc's id: kept documents out; every labelled one keyed by its label
-    (``labelled``) and by itself (``keeper``, without meta) for the join with its members."""
+    """A node partition's documents ⨝ their labels: kept documents out; every labelled one
+    keyed by its label (``labelled``) and by itself (``keeper``, without meta) for the join with
+    its members."""
 
     def process(self, kv: tuple) -> Iterator[Any]:
-        docs, labels = kv[1]["doc"], kv[1]["label"]
-        for doc in docs:
-            if not labels:
-                yield doc
-                continue
-            label = labels[0]
-            yield beam.pvalue.TaggedOutput("labelled", (node_id(label), doc))
-            # Any clustered document may be another's label (its own label differs only when
-            # its component did not converge), so all of them go to the keeper join.
-            yield beam.pvalue.TaggedOutput("keeper", (doc.id, doc._replace(meta={})))
-            if node_id(label) == doc.id:
-                yield doc
+        labels = dict(kv[1]["labels"])
+        for blob in kv[1]["docs"]:
+            for node, doc in unpack_items(blob):
+                label = labels.get(node)
+                if label is None:
+                    yield doc
+                    continue
+                yield beam.pvalue.TaggedOutput("labelled", (label, pack_document(doc)))
+                # Any clustered document may be another's label (its own label differs only
+                # when its component did not converge), so all of them go to the keeper join.
+                yield beam.pvalue.TaggedOutput("keeper", (node, pack_document(doc._replace(meta={}))))
+                if label == node:
+                    yield doc
 
 
 class _ResolveClusterFn(CountingDoFn):
-    """Keepers ⨝ (label id, member doc) at the label: drops, cluster rows and sizes."""
+    """Keepers ⨝ (label, packed member) at the label: drops, cluster rows and sizes."""
 
     def __init__(self, settings: StageSettings) -> None:
         self.settings = settings
@@ -297,10 +397,11 @@ class _ResolveClusterFn(CountingDoFn):
         keepers, members = kv[1]["doc"], kv[1]["members"]
         if not members:
             return
-        keeper = keepers[0]
+        keeper = unpack_document(keepers[0])
         memo: dict = {}
         size = 0
-        for doc in members:
+        for blob in members:
+            doc = unpack_document(blob)
             size += 1
             if doc.id == keeper.id:
                 yield beam.pvalue.TaggedOutput("cluster", cluster_row(doc, keeper.id, True, 1.0, "near"))
@@ -329,25 +430,38 @@ class DropNearDuplicates(beam.PTransform):
 
     def expand(self, docs: Any) -> DedupResult:
         s = self.settings
-        bands = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(s)).with_outputs(COUNTS, main="bands")
-        # Output: ((scope, band key), node)
-        buckets = (
-            bands.bands
-            | "GroupBands" >> beam.GroupByKey()
-            | "BucketEdges" >> beam.ParDo(_BucketEdgesFn(s)).with_outputs(COUNTS, main="edges")
+        groups = [f"bands{g}" for g in range(BAND_GROUPS)]
+        bands = docs | "BandRows" >> beam.ParDo(_BandRowsFn(s)).with_outputs(*groups, COUNTS, main="docs")
+        # Output: bands<g>: ((scope, partition), packed BAND_ROW array); docs: (node partition, blob)
+        buckets = [
+            bands[g]
+            | f"Group{g.title()}" >> beam.GroupByKey()
+            | f"BucketEdges{g[5:]}" >> beam.ParDo(_BucketEdgesFn(s)).with_outputs(COUNTS, main="edges")
+            for g in groups
+        ]
+        # Output: (edge partition, packed EDGE array)
+        edges = (
+            [b.edges for b in buckets]
+            | "AllBucketEdges" >> beam.Flatten()
+            | "GroupEdges" >> beam.GroupByKey()
+            | "DistinctEdges" >> beam.FlatMap(_distinct_edges)
         )
-        edges = buckets.edges | "DistinctEdges" >> beam.Distinct()
         # Output: (min node, node), each candidate pair once
-        by_id = docs | "DocsById" >> beam.Map(lambda d: (d.id, d))
         # Verification needs both texts of each edge. One join of the documents with the edge
-        # ends (instead of one join per end) keeps one copy of the corpus in flight, not two
-        # (the local runner holds a join's inputs decoded in memory); meta is not needed.
-        slim = docs | "SlimDocsById" >> beam.Map(lambda d: (d.id, d._replace(meta={})))
-        ends = edges | "EdgeEnds" >> beam.FlatMap(lambda e: [(node_id(e[1]), ("second", e)), (node_id(e[0]), ("first", None))])
-        verified = (
-            {"doc": slim, "ends": ends}
+        # ends (instead of one join per end), whose output carries the documents on to the
+        # label join, keeps one copy of the corpus in flight; documents travel packed, since
+        # the local runner holds a join's inputs in memory.
+        n_parts = s.partitions
+        ends = edges | "EdgeEnds" >> beam.FlatMap(
+            lambda e: [(node_partition(e[1], n_parts), ("second", e)), (node_partition(e[0], n_parts), ("first", e))]
+        )
+        attached = (
+            {"docs": bands.docs, "ends": ends}
             | "JoinEdgeTexts" >> beam.CoGroupByKey()
-            | "AttachTexts" >> beam.FlatMap(_attach_texts)
+            | "AttachTexts" >> beam.FlatMap(_attach_texts).with_outputs("docs", main="pairs")
+        )
+        verified = (
+            attached.pairs
             | "GroupByCentre" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_VerifyFn(s)).with_outputs(COUNTS, main="edges")
         )
@@ -368,10 +482,10 @@ class DropNearDuplicates(beam.PTransform):
             )
             state = merged.state
             round_counts.append(merged[COUNTS])
-        labels = state | "Labels" >> beam.Map(lambda kv: (node_id(kv[0]), kv[1][0]))
-        # Output: (doc id, label node): the label is min(C_v), the keeper once converged
+        labels = state | "Labels" >> beam.Map(lambda kv: (node_partition(kv[0], n_parts), (kv[0], kv[1][0])))
+        # Output: (node partition, (node, label node)): the label is min(C_v), the keeper once converged
         labelled = (
-            {"doc": by_id, "label": labels}
+            {"docs": attached.docs, "labels": labels}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "SplitKept" >> beam.ParDo(_LabelDocsFn()).with_outputs("labelled", "keeper", main="kept")
         )
@@ -380,7 +494,7 @@ class DropNearDuplicates(beam.PTransform):
             | "JoinKeepers" >> beam.CoGroupByKey()
             | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn(s)).with_outputs("cluster", COUNTS, main="dropped")
         )
-        counts = (bands[COUNTS], buckets[COUNTS], verified[COUNTS], resolved[COUNTS], *round_counts) | "NearCounts" >> beam.Flatten()
+        counts = (bands[COUNTS], *(b[COUNTS] for b in buckets), verified[COUNTS], resolved[COUNTS], *round_counts) | "NearCounts" >> beam.Flatten()
         return DedupResult(labelled.kept, resolved.dropped, resolved.cluster, _stats(counts, "near", s))
 
 
@@ -454,18 +568,26 @@ def _duplicate_ids(kv: tuple, source: str) -> Iterator[Rejected]:
         yield Rejected(source, file, position, "duplicate_id", detail)
 
 
-class _DropPlaces(beam.DoFn):
-    """Documents whose (file, position) is not in the side-input list."""
+class _ReadUniqueDocs(beam.DoFn):
+    """The second read of an input: its documents, except those at the side input's
+    ``(file, position)`` places (later uses of an id); unreadable records were counted by the
+    first read."""
+
+    def __init__(self, id_field: str, text_field: str, source: str) -> None:
+        self.fields = (id_field, text_field, source)
 
     def setup(self) -> None:
         self._list: Any = None
         self._set: set = set()
 
-    def process(self, doc: Document, places: list) -> Iterator[Document]:
+    def process(self, item: tuple[str, str], places: list) -> Iterator[Document]:
+        from dataprep.dedup.io import read_records
+
         if places is not self._list:  # the side input changes per window/bundle, not per element
             self._list, self._set = places, set(places)
-        if (doc.meta["file"], doc.meta["position"]) not in self._set:
-            yield doc
+        for record in read_records(item, *self.fields):
+            if isinstance(record, Document) and (record.meta["file"], record.meta["position"]) not in self._set:
+                yield record
 
 
 def _write_manifest(
@@ -518,9 +640,9 @@ def run_dedup(
     extra = {"inputs": [rel for _, rel in files], "input_paths": [path for path, _ in files], "id_field": id_field, "text_field": text_field, "exact": exact, "near": near}
     p = make_pipeline(pipeline_options(workers, beam_args))
     file_items = p | "Inputs" >> beam.Create(files)
+    spread = file_items | "Reshuffle" >> beam.Reshuffle()
     read = (
-        file_items
-        | "Reshuffle" >> beam.Reshuffle()
+        spread
         | "ReadRecords" >> beam.FlatMap(lambda f: read_records(f, id_field, text_field, source))
         | "SplitRejected" >> beam.Partition(lambda r, n: 0 if isinstance(r, Document) else 1, 2)
     )
@@ -532,7 +654,9 @@ def run_dedup(
         | "DuplicateIds" >> beam.FlatMap(_duplicate_ids, source)
     )
     dup_places = dup_rejects | "DuplicatePlaces" >> beam.Map(lambda r: (r.file, r.position))
-    docs = read[0] | "DropDuplicateIds" >> beam.ParDo(_DropPlaces(), beam.pvalue.AsList(dup_places))
+    # The documents are read a second time once the duplicate ids are known, so that no stage
+    # holds the whole input waiting for that list (the local runner would keep it in memory).
+    docs = spread | "ReadUniqueDocs" >> beam.ParDo(_ReadUniqueDocs(id_field, text_field, source), beam.pvalue.AsList(dup_places))
     out = dedup_documents(docs, settings, exact, near)
     # Kept records are written by streaming each input again and skipping the dropped and
     # rejected places, so no stage ever holds all kept documents.

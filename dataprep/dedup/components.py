@@ -1,9 +1,11 @@
 """Keeper order, LSH bucket edges and connected components (hash-to-min), as pure functions.
 
-Nodes are *keeper keys*, bytes ordered as ``(-length, id hash, id)``: ordering nodes puts the
-document to keep first (the longest; among equally long ones the smallest xxh64 of its id, then
-the id itself). So the minimum node of a cluster is its keeper, and a component's label is the id of
-the document kept from it.
+Nodes are *keeper keys*, 20 bytes ordered as ``(-length, id hash)``: ordering nodes puts the
+document to keep first (the longest; among equally long ones the smallest 128-bit xxh3 hash of
+its id). So the minimum node of a cluster is its keeper. Nodes are fixed-size so that the LSH
+graph travels as packed numpy rows (see `dataprep.dedup.stage.band_rows`), not as one Python
+object per band and document; a node is mapped back to its document by a join on
+``keeper_key(doc.id, len(doc.text))``. Two ids collide with probability 2^-128 per pair.
 
 Candidate edges go from every member of an LSH bucket to the bucket's minimum node only (a star,
 ``len(bucket) - 1`` edges instead of all pairs), which bounds the fan-out of a bucket of 10,000
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import numpy as np
 import xxhash
 
-Node = bytes  # 4 bytes (2^32 - 1 - length), 8 bytes id hash, then the id in UTF-8
+Node = bytes  # 4 bytes (2^32 - 1 - length), then the 16-byte xxh3-128 digest of the id
+NODE_BYTES = 20
 
 _MAX_LEN = (1 << 32) - 1
 
@@ -35,23 +39,16 @@ _MAX_LEN = (1 << 32) - 1
 def keeper_key(doc_id: str, length: int) -> Node:
     """The sort key that puts the document to keep first: longest, then smallest id hash.
 
-    A ``bytes`` whose order is (longest, smallest xxh64 of the id, id): compact (about 50 bytes
-    instead of 180 for a tuple), which matters because the local runner holds every grouped
-    element decoded in memory.
+    20 bytes whose order is (longest, smallest xxh3-128 of the UTF-8 id): fixed-size, so LSH
+    rows pack into numpy arrays of 28 bytes (band hash + node) per band and document.
 
     >>> keeper_key("a", 10) < keeper_key("b", 3)
     True
-    >>> node_id(keeper_key("日本/x#1", 5))
-    '日本/x#1'
+    >>> len(keeper_key("日本/x#1", 5)), node_length(keeper_key("日本/x#1", 5))
+    (20, 5)
     """
     raw = doc_id.encode("utf-8", "surrogatepass")
-    prefix = (_MAX_LEN - min(length, _MAX_LEN)).to_bytes(4, "big") + xxhash.xxh64_digest(raw)
-    return prefix + raw
-
-
-def node_id(node: Node) -> str:
-    """The document id of a node."""
-    return node[12:].decode("utf-8", "surrogatepass")
+    return (_MAX_LEN - min(length, _MAX_LEN)).to_bytes(4, "big") + xxhash.xxh3_128_digest(raw)
 
 
 def node_length(node: Node) -> int:
@@ -59,20 +56,45 @@ def node_length(node: Node) -> int:
     return _MAX_LEN - int.from_bytes(node[:4], "big")
 
 
-def bucket_edges(members: Iterable[Node]) -> list[tuple[Node, Node]]:
-    """Edges from each member of one LSH bucket to the bucket's minimum node.
+def node_list(nodes: np.ndarray) -> list[Node]:
+    """The nodes of an ``S20`` numpy array as ``bytes`` (numpy would strip trailing NULs)."""
+    raw = np.ascontiguousarray(nodes).tobytes()
+    return [raw[i : i + NODE_BYTES] for i in range(0, len(raw), NODE_BYTES)]
 
-    Linear in the bucket size (two passes); duplicates of the same node are ignored.
+
+BAND_ROW = np.dtype([("band", "<u8"), ("node", f"S{NODE_BYTES}")])  # one LSH bucket membership
+EDGE = np.dtype([("a", f"S{NODE_BYTES}"), ("b", f"S{NODE_BYTES}")])  # a < b: a bucket minimum and a member
+
+
+def star_edges(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges from each member of every LSH bucket in ``rows`` to the bucket's minimum node.
+
+    ``rows`` is a `BAND_ROW` array (a row per band hash and document, any order, repeats
+    ignored). Returns ``(edges, sizes)``: an `EDGE` array (``len(bucket) - 1`` star edges per
+    bucket instead of all pairs, so a bucket of 10,000 identical documents costs 9,999 edges)
+    and the size of every bucket. Vectorised: one sort of the rows, no per-bucket Python.
 
     >>> a, b, c = keeper_key("a", 9), keeper_key("b", 5), keeper_key("c", 5)
-    >>> [(node_id(x), node_id(y)) for x, y in bucket_edges([b, a, c, a])]
-    [('a', 'b'), ('a', 'c')]
+    >>> rows = np.array([(7, b), (7, a), (7, c), (7, a), (8, c)], dtype=BAND_ROW)
+    >>> edges, sizes = star_edges(rows)
+    >>> [(x == a, y in (b, c)) for x, y in zip(node_list(edges["a"]), node_list(edges["b"]))], sizes.tolist()
+    ([(True, True), (True, True)], [3, 1])
     """
-    distinct = sorted(set(members))
-    if len(distinct) < 2:
-        return []
-    head = distinct[0]
-    return [(head, m) for m in distinct[1:]]
+    rows = np.unique(rows)  # sorted by (band, node): each bucket's minimum comes first
+    if len(rows) == 0:
+        return np.empty(0, EDGE), np.empty(0, np.int64)
+    band = rows["band"]
+    first = np.empty(len(rows), dtype=bool)
+    first[0] = True
+    np.not_equal(band[1:], band[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    sizes = np.diff(np.append(starts, len(rows)))
+    heads = np.repeat(rows["node"][starts], sizes)
+    member = ~first
+    edges = np.empty(int(member.sum()), EDGE)
+    edges["a"] = heads[member]
+    edges["b"] = rows["node"][member]
+    return edges, sizes
 
 
 def initial_clusters(edges: Iterable[tuple[Node, Node]]) -> dict[Node, frozenset]:
@@ -112,8 +134,8 @@ def hash_to_min(edges: Iterable[tuple[Node, Node]], max_rounds: int = 10) -> tup
 
     >>> a, b, c = keeper_key("a", 9), keeper_key("b", 8), keeper_key("c", 7)
     >>> label, changed = hash_to_min([(b, c), (a, b)], max_rounds=4)
-    >>> sorted(node_id(label[n]) for n in (a, b, c)), changed
-    (['a', 'a', 'a'], [2, 2, 0, 0])
+    >>> [label[n] == a for n in (a, b, c)], changed
+    ([True, True, True], [2, 2, 0, 0])
     """
     clusters = initial_clusters(edges)
     changed: list[int] = []

@@ -82,6 +82,12 @@ class DedupConfig:
       number needed grows as about 2·log2 of the component's diameter, and star edges keep
       diameters small. Nodes still changing after the last round are counted
       (``unconverged_nodes``); their clusters are then split (safe: nothing is lost).
+    - ``partitions`` 256: LSH rows (28 bytes per band and document) and candidate edges are
+      grouped into this many keys per scope, each a packed numpy array, instead of one Beam
+      element per band and document (which cost about 250 bytes each on the local runner).
+      Every bucket lies in one partition, so the result does not depend on it; a partition
+      must fit in a worker's memory: 1 M documents x 20 bands is 2.2 MB per partition, and a
+      billion documents want about 4,096 partitions (140 MB each).
     """
 
     exact: bool = True
@@ -102,6 +108,7 @@ class DedupConfig:
     max_levenshtein_chars: int = 100_000
     oversized_bucket: int = 1000
     max_rounds: int = 10
+    partitions: int = 256
 
     def __post_init__(self) -> None:
         _check_threshold("threshold", self.threshold)
@@ -128,6 +135,8 @@ class DedupConfig:
             raise RecipeError("oversized_bucket", "an integer >= 2", self.oversized_bucket)
         if not 1 <= self.max_rounds <= 64:
             raise RecipeError("max_rounds", "an integer between 1 and 64", self.max_rounds)
+        if not 1 <= self.partitions <= 1 << 20:
+            raise RecipeError("partitions", "an integer between 1 and 1048576", self.partitions)
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,7 @@ class StageSettings:
     scope: Literal["source", "global"] = "source"
     oversized_bucket: int = 1000
     max_rounds: int = 10
+    partitions: int = 256
     default: DedupSettings = field(default_factory=DedupSettings)
     sources: dict[str, DedupSettings] = field(default_factory=dict)
 
@@ -300,6 +310,7 @@ def stage_settings(config: DedupConfig, sources: Iterable[Any] = (), default_kin
         scope=config.scope,
         oversized_bucket=config.oversized_bucket,
         max_rounds=config.max_rounds,
+        partitions=config.partitions,
         default=default,
         sources=per_source,
     )

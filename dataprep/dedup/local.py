@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable, NamedTuple
 
-from dataprep.dedup.components import hash_to_min, node_id
+from dataprep.dedup.components import hash_to_min, node_list, star_edges
 from dataprep.dedup.config import StageSettings
 from dataprep.dedup.stage import (
     NEAR_REASON,
     Count,
-    bucket_to_edges,
+    bucket_counts,
     cluster_row,
     dropped,
     exact_group_key,
     keeper_similarity,
-    near_band_keys_batch,
+    near_band_rows,
     node_of,
     resolve_exact_group,
     stats_from_counts,
@@ -63,23 +63,17 @@ def drop_near_duplicates(docs: Iterable[Document], stage: StageSettings) -> Dedu
     """Keep one document per cluster of near duplicates: MinHash LSH candidates, verified, then
     connected components by hash-to-min (see `dataprep.dedup.components`)."""
     docs = list(docs)
-    by_id = {d.id: d for d in docs}
-    counts: list[Count] = []
-    buckets: dict[tuple[str, bytes], list] = defaultdict(list)
-    all_keys = near_band_keys_batch(docs, stage)
-    for doc, keys in zip(docs, all_keys):
-        counts.append((("sources", doc.source, "in"), 1))
-        if keys == []:
-            counts.append((("sources", doc.source, "no_shingles"), 1))
-        for key in keys or ():
-            buckets[key].append(node_of(doc))
-    edges = set()
-    for (scope, _), members in buckets.items():
-        e, c = bucket_to_edges(scope, members, stage)
-        edges.update(e)
-        counts.extend(c)
+    by_node = {node_of(d): d for d in docs}
+    counts: list[Count] = [(("sources", d.source, "in"), 1) for d in docs]
+    rows, no_shingles = near_band_rows(docs, stage)
+    counts.extend(no_shingles)
+    edges: set = set()
+    for scope, scope_rows in rows.items():
+        star, sizes = star_edges(scope_rows)
+        edges.update(zip(node_list(star["a"]), node_list(star["b"])))
+        counts.extend(bucket_counts(scope, sizes, stage))
     counts.append((("candidate_pairs",), len(edges)))
-    verified = [(a, b) for a, b in sorted(edges) if verify_pair(by_id[node_id(a)], by_id[node_id(b)], stage)]
+    verified = [(a, b) for a, b in sorted(edges) if verify_pair(by_node[a], by_node[b], stage)]
     counts.append((("verified_pairs",), len(verified)))
     labels, changed = hash_to_min(verified, stage.max_rounds)
     counts.extend((("changed", str(i)), n) for i, n in enumerate(changed))
@@ -90,10 +84,10 @@ def drop_near_duplicates(docs: Iterable[Document], stage: StageSettings) -> Dedu
     clusters: list[dict[str, Any]] = []
     dropped_ids = set()
     for label, nodes in members.items():
-        keeper = by_id[node_id(label)]
+        keeper = by_node[label]
         counts.append((("cluster_sizes", str(len(nodes))), 1))
         for v in nodes:
-            doc = by_id[node_id(v)]
+            doc = by_node[v]
             if v == label:
                 clusters.append(cluster_row(doc, keeper.id, True, 1.0, "near"))
             else:

@@ -12,13 +12,17 @@ exact duplicates), ``stage`` ``"exact"`` or ``"near"``.
 
 from __future__ import annotations
 
+import pickle
+import threading
 from collections import Counter
 from typing import Any, Iterable, Iterator, Sequence
 
-from dataprep.dedup.components import Node, bucket_edges, keeper_key
+import numpy as np
+
+from dataprep.dedup.components import BAND_ROW, Node, keeper_key
 from dataprep.dedup.config import StageSettings
 from dataprep.dedup.exact import exact_key
-from dataprep.dedup.minhash import band_keys, is_empty_signature, signatures
+from dataprep.dedup.minhash import band_hashes, signatures
 from dataprep.dedup.verify import is_duplicate, pair_metric, similarity
 from dataprep.records import Document, Dropped
 
@@ -77,11 +81,16 @@ def resolve_exact_group(docs: Iterable[Document]) -> Iterator[tuple[str, Any]]:
 # ---- near -----------------------------------------------------------------------------------
 
 
-def near_band_keys_batch(docs: Sequence[Document], stage: StageSettings) -> list[list[tuple[str, bytes]] | None]:
-    """The LSH band keys of each document (``(scope, key)`` pairs): ``[]`` when it has no
-    shingle, None when near dedup is off for its source. Signatures are computed per batch (see
-    `dataprep.dedup.minhash.signatures`), several times faster than one at a time on short texts."""
-    out: list[list[tuple[str, bytes]] | None] = [None] * len(docs)
+def near_band_rows(docs: Sequence[Document], stage: StageSettings) -> tuple[dict[str, np.ndarray], list[Count]]:
+    """The LSH rows of a batch of documents, per comparison scope: a `BAND_ROW` (band hash,
+    node) for every band of every document with near dedup on, and the counts of documents
+    without a shingle (``("sources", source, "no_shingles")``; they have no rows).
+
+    Signatures and band hashes are computed per batch (`dataprep.dedup.minhash.signatures`,
+    `band_hashes`): numpy calls per batch, not per document or band.
+    """
+    rows: dict[str, list[np.ndarray]] = {}
+    counts: list[Count] = []
     groups: dict[Any, list[int]] = {}
     for i, d in enumerate(docs):
         s = stage.for_source(d.source)
@@ -89,22 +98,97 @@ def near_band_keys_batch(docs: Sequence[Document], stage: StageSettings) -> list
             groups.setdefault(s, []).append(i)
     for s, idx in groups.items():
         sigs = signatures([docs[i].text for i in idx], s)
-        for i, sig in zip(idx, sigs):
-            if is_empty_signature(sig):
-                out[i] = []
-            else:
-                scope = scope_of(docs[i], stage)
-                out[i] = [(scope, k) for k in band_keys(sig, s.bands, s.rows)]
-    return out
+        empty = (sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
+        keys = band_hashes(sigs, s.bands, s.rows)
+        for i, no_shingle, k in zip(idx, empty, keys):
+            doc = docs[i]
+            if no_shingle:
+                counts.append((("sources", doc.source, "no_shingles"), 1))
+                continue
+            r = np.empty(len(k), BAND_ROW)
+            r["band"] = k
+            r["node"] = node_of(doc)
+            rows.setdefault(scope_of(doc, stage), []).append(r)
+    return {scope: np.concatenate(parts) for scope, parts in rows.items()}, counts
 
 
-def bucket_to_edges(scope: str, members: Iterable[Node], stage: StageSettings) -> tuple[list[tuple[Node, Node]], list[Count]]:
-    """Star edges of one bucket and its statistics (oversized buckets counted per scope)."""
-    edges = bucket_edges(members)
-    counts: list[Count] = []
-    if len(edges) + 1 > stage.oversized_bucket:
-        counts.append((("oversized_buckets", scope), 1))
-    return edges, counts
+def bucket_counts(scope: str, sizes: np.ndarray, stage: StageSettings) -> list[Count]:
+    """Statistics of LSH buckets of ``sizes`` members: oversized buckets counted per scope."""
+    n = int(np.count_nonzero(sizes > stage.oversized_bucket))
+    return [(("oversized_buckets", scope), n)] if n else []
+
+
+# ---- payloads --------------------------------------------------------------------------------
+
+_ZSTD_LEVEL = 1  # 6 us per 800-char document; level 3 compresses no better on short texts
+
+
+def pack_document(doc: Document) -> bytes:
+    """A document as compressed bytes, for the groupings that carry single documents.
+
+    Beam's in-process runner holds every grouped value decoded in memory: a `Document` of 800
+    characters costs about 1.3 KB as Python objects and 440 bytes packed (pickle + zstd level
+    1), measured on ``benchmarks/dedup_scale.py`` documents.
+    """
+    return _compressor().compress(pickle.dumps(tuple(doc), protocol=5))
+
+
+def unpack_document(blob: bytes) -> Document:
+    """The `Document` packed by `pack_document`."""
+    return Document(*pickle.loads(_decompressor().decompress(blob)))
+
+
+def pack_items(items: Sequence[tuple[Any, Document]]) -> bytes:
+    """Many ``(key, Document)`` pairs as one compressed blob: the groupings that carry the whole
+    corpus hold a few large values per partition instead of an object per document."""
+    return _compressor().compress(pickle.dumps([(k, tuple(d)) for k, d in items], protocol=5))
+
+
+def unpack_items(blob: bytes) -> list[tuple[Any, Document]]:
+    """The ``(key, Document)`` pairs packed by `pack_items`."""
+    return [(k, Document(*t)) for k, t in pickle.loads(_decompressor().decompress(blob))]
+
+
+def node_partition(node: Node, partitions: int) -> int:
+    """The partition of a node (from its id hash, so uniform)."""
+    return int.from_bytes(node[4:12], "big") % partitions
+
+
+def exact_partition(key: tuple[str, str], partitions: int) -> int:
+    """The partition of an exact-duplicate group key ``(scope, hex text hash)``."""
+    return int(key[1][:16], 16) % partitions
+
+
+def resolve_exact_partition(items: Iterable[tuple[tuple[str, str] | None, Document]]) -> Iterator[tuple[str, Any]]:
+    """`resolve_exact_group` for every group of a partition's ``(key, Document)`` pairs; a
+    document with key None (exact dedup off for its source) is kept as it is."""
+    groups: dict[tuple[str, str], list[Document]] = {}
+    for key, doc in items:
+        if key is None:
+            yield "kept", doc
+        else:
+            groups.setdefault(key, []).append(doc)
+    for members in groups.values():
+        yield from resolve_exact_group(members)
+
+
+_LOCAL = threading.local()  # zstandard's (de)compressor objects must not be shared by threads
+
+
+def _compressor() -> Any:
+    if not hasattr(_LOCAL, "compressor"):
+        import zstandard
+
+        _LOCAL.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+    return _LOCAL.compressor
+
+
+def _decompressor() -> Any:
+    if not hasattr(_LOCAL, "decompressor"):
+        import zstandard
+
+        _LOCAL.decompressor = zstandard.ZstdDecompressor()
+    return _LOCAL.decompressor
 
 
 def verify_pair(a: Document, b: Document, stage: StageSettings, memo: dict | None = None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import apache_beam as beam
+import pytest
 import pyarrow.parquet as pq
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
@@ -74,6 +75,34 @@ def test_drop_near_duplicates_matches_reference_in_any_order(tmp_path) -> None:
     with beam.Pipeline(runner=FnApiRunner()) as p:
         p | beam.Create(ref.clusters[::-1]) | WriteClusters(str(tmp_path))
     assert open(clusters_path(str(tmp_path)), "rb").read() == first  # deterministic bytes
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_near_result_does_not_depend_on_partitions(partitions: int) -> None:
+    """Buckets, edges and documents are grouped by partitions; every bucket lies in one, so
+    the result is the reference's whatever their number."""
+    settings = stage_settings(DedupConfig(partitions=partitions), SOURCES)
+    docs = corpus()
+    ref = drop_near_duplicates(docs, settings)
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        out = p | beam.Create(docs[::-1]) | DropNearDuplicates(settings)
+        assert_that(out.kept, equal_to(ref.kept), label="kept")
+        assert_that(out.clusters, equal_to(ref.clusters), label="clusters")
+        assert_that(out.stats, equal_to([ref.stats]), label="stats")
+
+
+def test_one_large_cluster_of_identical_documents_in_beam() -> None:
+    """2,000 identical pages (exact off, so near dedup sees them all): one bucket per band,
+    star edges, one cluster, one kept, every other dropped with the keeper recorded."""
+    config = DedupConfig(exact=False, oversized_bucket=100)
+    docs = [Document(f"s/f#{i}", "s", "the very same page " * 20, {"file": "f", "position": i}) for i in range(2000)]
+    ref = drop_near_duplicates(docs, stage_settings(config))
+    assert len(ref.kept) == 1 and ref.stats["oversized_buckets"] == {"s": 20}
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        out = p | beam.Create(docs) | DropNearDuplicates(config)
+        assert_that(out.kept, equal_to(ref.kept), label="kept")
+        assert_that(out.dropped | beam.combiners.Count.Globally(), equal_to([1999]), label="dropped")
+        assert_that(out.stats, equal_to([ref.stats]), label="stats")
 
 
 def _write_inputs(tmp_path) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dataprep.configs import from_mapping
-from dataprep.dedup.components import UnionFind, bucket_edges, hash_to_min, keeper_key, node_id
+from dataprep.dedup.components import BAND_ROW, NODE_BYTES, UnionFind, hash_to_min, keeper_key, node_length, node_list, star_edges
 from dataprep.dedup.config import DedupConfig, SourceDedup, stage_settings
 from dataprep.dedup.exact import exact_key, normalize_for_exact
 from dataprep.dedup.local import drop_exact_duplicates, drop_near_duplicates
@@ -91,19 +91,33 @@ def test_levenshtein_falls_back_to_jaccard_for_long_documents() -> None:
 # ---- components ----
 
 
-def test_bucket_edges_form_a_star_on_the_minimum() -> None:
+def _rows(band: int, nodes: list[bytes]) -> np.ndarray:
+    r = np.empty(len(nodes), BAND_ROW)
+    r["band"], r["node"] = band, nodes
+    return r
+
+
+def test_star_edges_form_a_star_on_each_bucket_minimum() -> None:
     nodes = [keeper_key(f"d{i}", 10) for i in range(5)]
-    edges = bucket_edges(nodes + nodes[:2])
-    head = min(nodes)
-    assert len(edges) == 4 and all(a == head for a, _ in edges)
-    assert bucket_edges(nodes[:1] * 3) == []
+    # Nodes ending in NUL bytes must come back whole (numpy strips them from S items).
+    nul = b"\x00" * 4 + b"\x01" + b"\x00" * 15
+    rows = np.concatenate([_rows(3, nodes + nodes[:2]), _rows(1, nodes[:1] * 3), _rows(2, [nul, nodes[0]])])
+    edges, sizes = star_edges(rows[::-1])
+    pairs = list(zip(node_list(edges["a"]), node_list(edges["b"])))
+    assert sorted(sizes.tolist()) == [1, 2, 5]
+    assert (nul, nodes[0]) in pairs or (nodes[0], nul) in pairs
+    star = [(a, b) for a, b in pairs if nul not in (a, b)]
+    assert len(star) == 4 and all(a == min(nodes) for a, _ in star)
+    assert sorted(b for _, b in star) == sorted(set(nodes) - {min(nodes)})
+    assert len(star_edges(np.empty(0, BAND_ROW))[0]) == 0
 
 
 def test_keeper_is_longest_then_smallest_id_hash() -> None:
     assert min(keeper_key("a", 5), keeper_key("b", 9)) == keeper_key("b", 9)
     x, y = keeper_key("x", 5), keeper_key("y", 5)
-    assert min(x, y)[4:12] == min(x[4:12], y[4:12])  # equal lengths: the smaller id hash
-    assert node_id(keeper_key("naïve/ü#3", 7)) == "naïve/ü#3"
+    assert min(x, y)[4:] == min(x[4:], y[4:])  # equal lengths: the smaller id hash
+    assert len(keeper_key("naïve/ü#3", 7)) == NODE_BYTES and node_length(keeper_key("naïve/ü#3", 7)) == 7
+    assert len({keeper_key(f"d{i}", 1) for i in range(10000)}) == 10000
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -217,3 +231,13 @@ def test_global_scope_rejects_different_shingles() -> None:
         name, kind, dedup = "code", "code", SourceDedup(shingle="char")
     with pytest.raises(RecipeError):
         stage_settings(DedupConfig(scope="global"), [Spec()])
+
+
+def test_packed_documents_round_trip() -> None:
+    from dataprep.dedup.stage import pack_document, pack_items, unpack_document, unpack_items
+
+    d = Document("s/f#1", "s", "naïve \x00 text\r\n" * 50, {"file": "f", "position": 1, "url": "u"})
+    assert unpack_document(pack_document(d)) == d
+    assert len(pack_document(d)) < len(d.text)  # compressed
+    items = [(keeper_key(d.id, 5), d), (None, d._replace(id="s/f#2"))]
+    assert unpack_items(pack_items(items)) == items

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dataprep.dedup.config import DedupSettings
 from dataprep.dedup.minhash import (
-    band_keys,
+    band_hashes,
     estimate_jaccard,
     is_empty_signature,
     optimal_bands,
@@ -99,13 +99,17 @@ def test_optimal_bands_respects_budget_and_weights() -> None:
     assert (b, r) != optimal_bands(0.8, 128)  # weighting false negatives moves the curve
 
 
-def test_band_keys_agree_exactly_when_band_values_agree() -> None:
+def test_band_hashes_agree_exactly_when_band_values_agree() -> None:
     sig = np.arange(128, dtype=np.uint32)
     other = sig.copy()
     other[0] += 1  # only band 0 differs
-    ka, kb = band_keys(sig, 9, 13), band_keys(other, 9, 13)
-    assert len(ka) == 9 and ka[0] != kb[0] and ka[1:] == kb[1:]
-    assert len({k[:2] for k in ka}) == 9  # band index is part of the key
+    ka, kb = band_hashes(np.stack([sig, other]), 9, 13)
+    assert ka.shape == (9,) and ka[0] != kb[0] and (ka[1:] == kb[1:]).all()
+    same = np.zeros((1, 128), dtype=np.uint32)
+    assert len(set(band_hashes(same, 9, 13)[0].tolist())) == 9  # the band index seeds the key
+    rng = np.random.default_rng(0)
+    many = band_hashes(rng.integers(0, 2**32, size=(20000, 128), dtype=np.uint32), 20, 6)
+    assert len(np.unique(many)) == many.size  # no collision among 400,000 random bands
 
 
 def _random_pair(data: st.DataObject) -> tuple[np.ndarray, np.ndarray]:
