@@ -65,9 +65,13 @@ from dataprep.mixing import (
     validation_mask,
 )
 from dataprep.records import Document
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
 from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
-from dataprep.shards.batches import CopyBatch, PieceBatch, flatten_with_eos, shard_copies, shuffle_and_pack
+from dataprep.shards.batches import CopyBatch, PieceBatch, concat_copies, flatten_with_eos, shard_copies, shuffle_and_pack
 from dataprep.shards.spill import SpillWriter
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
@@ -252,6 +256,14 @@ def build_manifest(
 # Texts encoded per call to the encoder: large enough that the per-call cost vanishes, small
 # enough that the encoder's Python int lists (about 36 bytes per token) stay a few megabytes.
 ENCODE_CHUNK_CHARS = 1 << 18
+# Pieces per PieceBatch (across row groups of a bundle) and copies buffered per bundle before
+# they are emitted towards their shards: Beam's in-process runner keeps every element it
+# shuffles or buffers for a side input as an object with ~100 bytes of overhead per numpy
+# column, so few large elements keep the references it holds near their raw size (~85 bytes
+# per piece); both bounds keep a worker's own buffers to a few megabytes.
+BATCH_PIECES = 1 << 13
+FLUSH_COPIES = 1 << 18
+PIECE_COLUMNS = ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "lengths", "offsets")
 
 
 class _TokenizeFn(CountingDoFn):
@@ -280,9 +292,14 @@ class _TokenizeFn(CountingDoFn):
         # One spill file per bundle, named at random: a retried bundle writes a new file and its
         # references, so a failed attempt's file is never read (and is deleted with the folder).
         self.spill = SpillWriter(create_file, join(self.spill_dir, f"{uuid.uuid4().hex}.tokens"), self.dtype)
+        self._pending: dict[str, dict[str, list]] = {}
 
     def finish_bundle(self) -> Iterator[Any]:
         self.spill.close()
+        for source in sorted(self._pending):
+            if self._pending[source]["ids"]:
+                yield WindowedValue(self._batch(source, self._pending[source]), MIN_TIMESTAMP, [GlobalWindow()])
+        self._pending = {}
         yield from super().finish_bundle()
 
     def _encode(self, source: str, chunk: list[tuple[Document, list[tuple[int, int]]]], cols: dict[str, list]) -> None:
@@ -327,7 +344,7 @@ class _TokenizeFn(CountingDoFn):
         for doc in docs:
             by_source.setdefault(doc.source, []).append(doc)
         for source, group in sorted(by_source.items()):
-            cols: dict[str, list] = {k: [] for k in ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "lengths", "offsets")}
+            cols = self._pending.setdefault(source, {k: [] for k in PIECE_COLUMNS})
             chunk: list[tuple[Document, list[tuple[int, int]]]] = []
             chars = 0
             for doc in group:
@@ -337,21 +354,23 @@ class _TokenizeFn(CountingDoFn):
                     self._encode(source, chunk, cols)
                     chunk, chars = [], 0
             self._encode(source, chunk, cols)
-            if not cols["ids"]:
-                continue
-            yield PieceBatch(
-                source,
-                cols["ids"],
-                np.array(cols["piece"], dtype=np.int32),
-                np.array(cols["pieces"], dtype=np.int32),
-                np.array(cols["start"], dtype=np.int64),
-                np.array(cols["end"], dtype=np.int64),
-                np.array(cols["doc_base"], dtype=np.uint64),
-                np.array(cols["base"], dtype=np.uint64),
-                np.concatenate(cols["lengths"]),
-                self.spill.path,
-                np.concatenate(cols["offsets"]).astype(np.int64),
-            )
+            if len(cols["ids"]) >= BATCH_PIECES:
+                yield self._batch(source, self._pending.pop(source))
+
+    def _batch(self, source: str, cols: dict[str, list]) -> PieceBatch:
+        return PieceBatch(
+            source,
+            cols["ids"],
+            np.array(cols["piece"], dtype=np.int32),
+            np.array(cols["pieces"], dtype=np.int32),
+            np.array(cols["start"], dtype=np.int64),
+            np.array(cols["end"], dtype=np.int64),
+            np.array(cols["doc_base"], dtype=np.uint64),
+            np.array(cols["base"], dtype=np.uint64),
+            np.concatenate(cols["lengths"]),
+            self.spill.path,
+            np.concatenate(cols["offsets"]).astype(np.int64),
+        )
 
 
 def create_file(path: str) -> BinaryIO:
@@ -367,6 +386,32 @@ def open_file(path: str) -> BinaryIO:
     if is_local(path):
         return open(path, "rb")
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class _EmitCopiesFn(beam.DoFn):
+    """`PieceBatch` -> ((split, shard), CopyBatch): the copies the plan gives each piece, as
+    references, buffered per shard within a bundle (at most ``FLUSH_COPIES`` in all) so each
+    shard receives a few large batches rather than one per row group and shard."""
+
+    def start_bundle(self) -> None:
+        self._buffers: dict[tuple[str, int], list[CopyBatch]] = {}
+        self._buffered = 0
+
+    def _flush(self) -> list[tuple[tuple[str, int], CopyBatch]]:
+        out = [(key, concat_copies(self._buffers[key])) for key in sorted(self._buffers)]
+        self._buffers, self._buffered = {}, 0
+        return out
+
+    def process(self, batch: PieceBatch, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], CopyBatch]]:
+        for key, copies in shard_copies(batch, plan):
+            self._buffers.setdefault(key, []).append(copies)
+            self._buffered += len(copies.ids)
+        if self._buffered >= FLUSH_COPIES:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for item in self._flush():
+            yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
 
 
 def tune_malloc() -> bool:
@@ -586,7 +631,7 @@ class MixSources(beam.PTransform):
                 plans=single(plans),
             )
         )
-        copies = batches | "EmitCopies" >> beam.FlatMap(shard_copies, plan=single(plan))
+        copies = batches | "EmitCopies" >> beam.ParDo(_EmitCopiesFn(), plan=single(plan))
         return {"copies": copies, "plan": plan}
 
 

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 
 from dataprep.mixing import SHUFFLE, MixturePlan, copy_counts, derive_array, expand_copies, shard_array, validation_mask
-from dataprep.shards.packing import Packed, pack_flat
+from dataprep.shards.packing import Packed, pack_flat, padded_length
 from dataprep.shards.spill import read_segments
 
 
@@ -51,7 +51,8 @@ class PieceBatch(NamedTuple):
 class CopyBatch(NamedTuple):
     """Copies of pieces bound for one shard, column by column; ``key`` is each copy's shuffle
     key, ``copy`` its repeat index; the tokens are ``lengths`` tokens at ``offsets`` in the spill
-    file ``file``. Once packed the batch only records provenance (``file`` and ``offsets`` None)."""
+    file ``files[file_index]``. Once packed the batch only records provenance (``files`` empty,
+    ``file_index`` and ``offsets`` None)."""
 
     key: np.ndarray
     ids: list[str]
@@ -62,7 +63,8 @@ class CopyBatch(NamedTuple):
     start: np.ndarray
     end: np.ndarray
     lengths: np.ndarray
-    file: str | None
+    files: tuple[str, ...]
+    file_index: np.ndarray | None
     offsets: np.ndarray | None
 
 
@@ -119,17 +121,20 @@ def shard_copies(batch: PieceBatch, plan: MixturePlan) -> Iterator[tuple[tuple[s
                 start=batch.start[r],
                 end=batch.end[r],
                 lengths=batch.lengths[r],
-                file=batch.file,
+                files=(batch.file,),
+                file_index=np.zeros(len(r), dtype=np.int32),
                 offsets=batch.offsets[r],
             )
 
 
-def _concat(batches: Sequence[CopyBatch]) -> CopyBatch:
-    """One `CopyBatch` holding every copy of ``batches`` in the given order (``file`` None:
-    the copies may come from several spill files)."""
+def concat_copies(batches: Sequence[CopyBatch]) -> CopyBatch:
+    """One `CopyBatch` holding every copy of ``batches`` in the given order (their spill files
+    listed once each, in sorted order)."""
     if not batches:
         i64, i32 = np.zeros(0, np.int64), np.zeros(0, np.int32)
-        return CopyBatch(np.zeros(0, np.uint64), [], [], i32, i32, i32, i64, i64, i64, None, i64)
+        return CopyBatch(np.zeros(0, np.uint64), [], [], i32, i32, i32, i64, i64, i64, (), i32, i64)
+    files = tuple(sorted({f for b in batches for f in b.files}))
+    number = {f: i for i, f in enumerate(files)}
     return CopyBatch(
         key=np.concatenate([b.key for b in batches]),
         ids=[i for b in batches for i in b.ids],
@@ -140,7 +145,10 @@ def _concat(batches: Sequence[CopyBatch]) -> CopyBatch:
         start=np.concatenate([b.start for b in batches]),
         end=np.concatenate([b.end for b in batches]),
         lengths=np.concatenate([b.lengths for b in batches]).astype(np.int64, copy=False),
-        file=None,
+        files=files,
+        file_index=np.concatenate(
+            [np.array([number[f] for f in b.files], dtype=np.int32)[b.file_index] for b in batches]
+        ),
         offsets=np.concatenate([b.offsets for b in batches]).astype(np.int64, copy=False),
     )
 
@@ -160,21 +168,19 @@ def shuffle_and_pack(
     seekable binary file; tokens are ``dtype``, little-endian) straight into their place in the
     shard's stream, and pack. Returns the packed stream and the copies' provenance in stream
     order. Memory: the shard's stream and its references, never more than one shard."""
-    merged = _concat(batches)
+    merged = concat_copies(batches)
     n = len(merged.ids)
     order = np.lexsort((merged.copy, merged.piece, np.array(merged.ids, dtype=str), merged.key)) if n else np.zeros(0, np.int64)
     lengths = merged.lengths[order]
     dest = np.empty(n, dtype=np.int64)
     dest[order] = np.cumsum(lengths) - lengths
-    stream = np.empty(int(lengths.sum()), dtype=np.dtype(dtype).newbyteorder("<"))
+    # Read straight into the final buffer, padding room included: no copy of the shard's stream.
+    total = int(lengths.sum())
+    stream = np.empty(padded_length(total, sequence_length, last_sequence), dtype=np.dtype(dtype).newbyteorder("<"))
     # Each spill file is opened once and its segments read in file order.
-    paths = sorted({b.file for b in batches})
-    number = {p: i for i, p in enumerate(paths)}
-    file_of_batch = np.array([number[b.file] for b in batches], dtype=np.int64)
-    file_of_copy = np.repeat(file_of_batch, [len(b.ids) for b in batches]) if n else np.zeros(0, np.int64)
-    by_file = np.argsort(file_of_copy, kind="stable")
-    bounds = np.searchsorted(file_of_copy[by_file], np.arange(len(paths) + 1))
-    for i, path in enumerate(paths):
+    by_file = np.argsort(merged.file_index, kind="stable")
+    bounds = np.searchsorted(merged.file_index[by_file], np.arange(len(merged.files) + 1))
+    for i, path in enumerate(merged.files):
         sel = by_file[bounds[i] : bounds[i + 1]]
         with open_file(path) as f:
             read_segments(f, merged.offsets[sel], merged.lengths[sel], dest[sel], stream)
@@ -190,7 +196,8 @@ def shuffle_and_pack(
         start=merged.start[order],
         end=merged.end[order],
         lengths=lengths,
-        file=None,
+        files=(),
+        file_index=None,
         offsets=None,
     )
     return packed, provenance

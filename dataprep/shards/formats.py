@@ -68,14 +68,23 @@ def parquet_schema(segment_ids: bool) -> pa.Schema:
 
 
 def parquet_shard_bytes(packed: Packed, segment_ids: bool) -> bytes:
-    """A Parquet shard's bytes: one row per sequence."""
-    columns = [_list_array(packed.tokens, packed.lengths)]
-    if segment_ids:
-        if packed.segment_ids is None:
-            raise ValueError("segment_ids requested but the packed stream has none")
-        columns.append(_list_array(packed.segment_ids, packed.lengths))
-    table = pa.Table.from_arrays(columns, schema=parquet_schema(segment_ids))
-    return _parquet_bytes(table)
+    """A Parquet shard's bytes: one row per sequence, written one row group (1,024 sequences)
+    at a time, so only that row group is ever converted to int32 (a shard's stream may be in a
+    compact dtype). Same bytes as writing the whole table at once with 1,024-row groups."""
+    if segment_ids and packed.segment_ids is None:
+        raise ValueError("segment_ids requested but the packed stream has none")
+    schema = parquet_schema(segment_ids)
+    starts = np.concatenate([[0], np.cumsum(packed.lengths, dtype=np.int64)])
+    buf = io.BytesIO()
+    with pq.ParquetWriter(buf, schema, compression="zstd", write_statistics=False) as writer:
+        for r in range(0, max(len(packed.lengths), 1), ROW_GROUP_ROWS):
+            rows = packed.lengths[r : r + ROW_GROUP_ROWS]
+            a, b = int(starts[r]), int(starts[r + len(rows)])
+            columns = [_list_array(packed.tokens[a:b], rows)]
+            if segment_ids:
+                columns.append(_list_array(packed.segment_ids[a:b], rows))
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=ROW_GROUP_ROWS)
+    return buf.getvalue()
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -111,14 +120,16 @@ def read_parquet_shard(path_or_bytes: str | bytes) -> Stream:
     return Stream(tokens, lengths, seg)
 
 
-def megatron_bytes(packed: Packed, dtype: np.dtype) -> tuple[bytes, bytes]:
-    """(``.bin``, ``.idx``) bytes of one shard in Megatron-LM's ``MMIDIDX`` version 1 layout."""
+def megatron_bytes(packed: Packed, dtype: np.dtype) -> tuple[memoryview, bytes]:
+    """(``.bin``, ``.idx``) bytes of one shard in Megatron-LM's ``MMIDIDX`` version 1 layout
+    (the ``.bin`` as a byte memoryview over the stream when no conversion is needed)."""
     dtype = np.dtype(dtype)
     if dtype not in MEGATRON_CODES:
         raise ValueError(f"no Megatron dtype code for {dtype}")
     if len(packed.tokens) and (int(packed.tokens.max()) > np.iinfo(dtype).max or int(packed.tokens.min()) < 0):
         raise ValueError(f"token ids out of range for {dtype}")
-    data = packed.tokens.astype(dtype).astype(dtype.newbyteorder("<"), copy=False).tobytes()
+    # A memoryview of the stream when it already has the file's dtype: no copy of the shard.
+    data = memoryview(np.ascontiguousarray(packed.tokens, dtype=dtype.newbyteorder("<"))).cast("B")
     n = len(packed.lengths)
     lengths = packed.lengths.astype("<i4")
     pointers = (np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) * dtype.itemsize).astype("<i8") if n else np.zeros(0, "<i8")

@@ -21,7 +21,8 @@ import numpy as np
 class Packed(NamedTuple):
     """One shard's packed stream.
 
-    ``tokens`` is the flat int32 stream (padding included); sequence ``i`` is
+    ``tokens`` is the flat stream (padding included; int32, or the compact token dtype the
+    shards stage packs in); sequence ``i`` is
     ``tokens[offsets[i]:offsets[i] + lengths[i]]``. ``segment_ids`` (or None) runs parallel to
     ``tokens``. ``doc_offsets``/``doc_lengths`` locate each input document in the stream, for
     the shard's document index. ``padding`` counts pad tokens (all in the last sequence).
@@ -93,14 +94,24 @@ def pack_flat(
     last_sequence: str = "pad",
 ) -> Packed:
     """`pack` for documents already concatenated: ``stream`` holds them back to back and
-    ``doc_lengths`` says how long each is."""
-    stream = stream.astype(np.int32, copy=False)
+    ``doc_lengths`` says how long each is. ``stream`` may be longer than the documents (room for
+    the padding, see `padded_length`): what follows them is overwritten with ``pad_id`` and
+    dropped beyond the padding, so a caller can fill the final buffer in place instead of
+    copying a shard's stream once more. Integer dtypes are kept (the shards stage packs in the
+    compact token dtype); others become int32."""
+    if stream.dtype.kind not in "iu":
+        stream = stream.astype(np.int32)
     doc_lengths = doc_lengths.astype(np.int64, copy=False)
-    n = len(stream)
+    n = int(doc_lengths.sum())
+    if len(stream) < n:
+        raise ValueError(f"stream of {len(stream)} tokens is shorter than its documents ({n})")
     rows = -(-n // sequence_length)
     padding = rows * sequence_length - n if last_sequence == "pad" else 0
-    if padding:
-        stream = np.concatenate([stream, np.full(padding, pad_id, dtype=np.int32)])
+    if len(stream) >= n + padding:
+        stream = stream[: n + padding]
+        stream[n:] = pad_id
+    else:
+        stream = np.concatenate([stream[:n], np.full(padding, pad_id, dtype=stream.dtype)])
     lengths = np.full(rows, sequence_length, dtype=np.int32)
     if rows and last_sequence != "pad":
         lengths[-1] = n - (rows - 1) * sequence_length
@@ -109,6 +120,15 @@ def pack_flat(
     if segment_ids:
         seg = _segment_ids(doc_lengths, n, rows, sequence_length, padding)
     return Packed(stream, lengths, seg, doc_offsets, doc_lengths, int(padding))
+
+
+def padded_length(tokens: int, sequence_length: int, last_sequence: str = "pad") -> int:
+    """Length of a packed stream of ``tokens`` tokens, padding included.
+
+    >>> padded_length(5, 4), padded_length(5, 4, "short"), padded_length(0, 4)
+    (8, 5, 0)
+    """
+    return -(-tokens // sequence_length) * sequence_length if last_sequence == "pad" else tokens
 
 
 def _segment_ids(doc_lengths: np.ndarray, n: int, rows: int, sequence_length: int, padding: int) -> np.ndarray:

@@ -176,7 +176,7 @@ def _copy_batch(keys, ids, token_lists, path=None) -> CopyBatch:
     z32, z64 = np.zeros(n, np.int32), np.zeros(n, np.int64)
     return CopyBatch(
         np.array(keys, np.uint64), list(ids), ["web"] * n, z32, z32 + 1, z32, z64, lengths, lengths,
-        batch.file if batch else None, batch.offsets if batch else None,
+        (batch.file,) if batch else (), z32 if batch else None, batch.offsets if batch else None,
     )
 
 

@@ -93,6 +93,7 @@ def piece_batch(spill_path: str, source: str, ids, token_lists, bases=None, dtyp
 def piece_tokens(batch, i: int, dtype=np.uint16) -> list[int]:
     """The tokens of piece ``i`` of a `PieceBatch` (or `CopyBatch`), read from its spill file."""
     item = np.dtype(dtype).itemsize
-    with open(batch.file, "rb") as f:
+    path = batch.file if hasattr(batch, "file") else batch.files[int(batch.file_index[i])]
+    with open(path, "rb") as f:
         f.seek(int(batch.offsets[i]) * item)
         return np.frombuffer(f.read(int(batch.lengths[i]) * item), dtype=np.dtype(dtype).newbyteorder("<")).tolist()

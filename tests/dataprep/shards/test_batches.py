@@ -63,7 +63,7 @@ def test_shard_copies_emits_every_planned_copy_once_in_its_shard(tmp_path) -> No
     out = list(shard_copies(b, plan))
     seen = []
     for (split, shard), cb in out:
-        assert cb.file == b.file
+        assert cb.files == (b.file,)
         for i, doc_id, k, key in zip(range(len(cb.ids)), cb.ids, cb.copy.tolist(), cb.key.tolist()):
             j = int(doc_id.split("#")[1])
             base = int(b.base[j])
@@ -80,7 +80,7 @@ def test_shuffle_and_pack_ignores_how_copies_arrived(tmp_path) -> None:
     b, lists = batch(tmp_path / "a.tokens", "web", 200)
     plan = make_plan({"web": 1.0}, {"web": SourceUnits(b.base, b.lengths, np.zeros(200, bool))}, None, 0.0, 10**9)
     (_, whole), = list(shard_copies(b, plan))
-    halves = [whole._replace(**{f: getattr(whole, f)[s] for f in ("key", "piece", "pieces", "copy", "start", "end", "lengths", "offsets")},
+    halves = [whole._replace(**{f: getattr(whole, f)[s] for f in ("key", "piece", "pieces", "copy", "start", "end", "lengths", "file_index", "offsets")},
                              ids=whole.ids[s], sources=whole.sources[s])
               for s in (slice(0, 77), slice(77, None))]
     a, pa = shuffle_and_pack([whole], open_local, np.uint16, 64, 0, segment_ids=True)
@@ -89,7 +89,7 @@ def test_shuffle_and_pack_ignores_how_copies_arrived(tmp_path) -> None:
     assert list(pa.key) == sorted(pa.key)
     # The stream is the pieces' tokens in key order, read back from the spill file.
     expected = [t for i in pa.ids for t in lists[int(i.split("#")[1])]]
-    assert a.tokens[: len(expected)].tolist() == expected and pa.file is None and pa.offsets is None
+    assert a.tokens[: len(expected)].tolist() == expected and pa.files == () and pa.offsets is None
 
 
 def test_shuffle_and_pack_reads_several_spill_files(tmp_path) -> None:
