@@ -327,9 +327,19 @@ class _TokenizeFn(CountingDoFn):
         cols["lengths"].append(lengths)
         cols["offsets"].append(offset + np.cumsum(lengths) - lengths)
         self.tokens_counter.inc(len(tokens))
-        for doc, ranges in chunk:
-            self.count((source, "documents"))
-            base = base_hash(self.seed, doc.id)
+        self.count((source, "documents"), len(chunk))
+        seed = self.seed
+        bases = [base_hash(seed, doc.id) for doc, _ in chunk]
+        if len(lengths) == len(chunk):  # one piece per document: the common case, in bulk
+            cols["ids"].extend([doc.id for doc, _ in chunk])
+            cols["piece"].extend([0] * len(chunk))
+            cols["pieces"].extend([1] * len(chunk))
+            cols["start"].extend([0] * len(chunk))
+            cols["end"].extend([ranges[0][1] for _, ranges in chunk])
+            cols["doc_base"].extend(bases)
+            cols["base"].extend(bases)
+            return
+        for (doc, ranges), base in zip(chunk, bases):
             for p, (a, b) in enumerate(ranges):
                 cols["ids"].append(doc.id)
                 cols["piece"].append(p)
@@ -462,8 +472,7 @@ def _histogram(item: tuple[str, SourceUnits], targets: tuple) -> Iterator[tuple[
         yield source, bucket_histogram(target, units)
 
 
-def _crossings(pairs: list[tuple[str, np.ndarray]], targets: tuple) -> dict[str, tuple[int, int]]:
-    histograms = dict(pairs)
+def _crossings(histograms: dict[str, np.ndarray], targets: tuple) -> dict[str, tuple[int, int]]:
     empty = np.zeros(N_BUCKETS, np.int64)
     return {s: crossing_bucket(histograms.get(s, empty), t.remainder) for s, t in targets[1].items()}
 
@@ -478,8 +487,7 @@ def _members(item: tuple[str, SourceUnits], targets: tuple, crossings: dict) -> 
         yield source, (keys, tokens)
 
 
-def _finish_sources(pairs: list[tuple[str, tuple]], targets: tuple, crossings: dict) -> dict[str, SourcePlan]:
-    members = dict(pairs)
+def _finish_sources(members: dict[str, tuple], targets: tuple, crossings: dict) -> dict[str, SourcePlan]:
     none = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
     plans = {}
     for s, t in targets[1].items():
@@ -492,6 +500,33 @@ def _finish_sources(pairs: list[tuple[str, tuple]], targets: tuple, crossings: d
 def _split_sums(item: tuple[str, SourceUnits], plans: dict[str, SourcePlan]) -> np.ndarray:
     source, units = item
     return split_sums(plans[source], units) if source in plans else np.zeros(4, np.int64)
+
+
+class _PerKey(beam.CombineFn):
+    """(key, value) pairs -> {key: ``inner`` combined over its values}: a per-key combine and
+    the gathering of its results in one global combine. Why: every Beam transform costs fixed
+    time to build and run on the local runner, and this replaces three per planning pass."""
+
+    def __init__(self, inner: beam.CombineFn) -> None:
+        self.inner = inner
+
+    def create_accumulator(self) -> dict:
+        return {}
+
+    def add_input(self, acc: dict, item: tuple[Any, Any]) -> dict:
+        key, value = item
+        acc[key] = self.inner.add_input(acc[key] if key in acc else self.inner.create_accumulator(), value)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict]) -> dict:
+        out: dict = {}
+        for acc in accs:
+            for key, value in acc.items():
+                out[key] = self.inner.merge_accumulators([out[key], value]) if key in out else value
+        return out
+
+    def extract_output(self, acc: dict) -> dict:
+        return {key: self.inner.extract_output(value) for key, value in sorted(acc.items())}
 
 
 class _SumArrays(beam.CombineFn):
@@ -593,24 +628,21 @@ class MixSources(beam.PTransform):
         targets = (
             units
             | "Totals" >> beam.Map(_totals)
-            | "SumTotals" >> beam.CombinePerKey(_SumArrays())
-            | "AllTotals" >> ToList()
-            | "Targets" >> beam.Map(lambda pairs: source_targets(weights, {s: tuple(v) for s, v in pairs}, config.budget))
+            | "SumTotals" >> beam.CombineGlobally(_PerKey(_SumArrays()))
+            | "Targets" >> beam.Map(lambda sums: source_targets(weights, {s: tuple(v) for s, v in sums.items()}, config.budget))
         )
         # Output: {source: (crossing bucket, tokens before it)}
         crossings = (
             units
             | "Histograms" >> beam.FlatMap(_histogram, targets=single(targets))
-            | "SumHistograms" >> beam.CombinePerKey(_SumArrays())
-            | "AllHistograms" >> ToList()
+            | "SumHistograms" >> beam.CombineGlobally(_PerKey(_SumArrays()))
             | "Crossings" >> beam.Map(_crossings, targets=single(targets))
         )
         # Output: {source: SourcePlan}
         plans = (
             units
             | "BucketMembers" >> beam.FlatMap(_members, targets=single(targets), crossings=single(crossings))
-            | "CollectMembers" >> beam.CombinePerKey(_ConcatPairs())
-            | "AllMembers" >> ToList()
+            | "CollectMembers" >> beam.CombineGlobally(_PerKey(_ConcatPairs()))
             | "SourcePlans" >> beam.Map(_finish_sources, targets=single(targets), crossings=single(crossings))
         )
         plan = (
