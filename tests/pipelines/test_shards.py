@@ -400,3 +400,85 @@ def test_run_skips_up_to_date_stages_and_redoes_only_what_changed(tmp_path) -> N
     # A shard file gone missing makes the stage run again.
     os.unlink(os.path.join(out, "shards", changed["shards"]["shards"][0]["files"]["index"]["path"]))
     assert run_all(load_recipe(str(rec)), out)["stages"][2][1] == "ran"
+
+
+def _stage_on(vocab_dir: str, parts: list[str], spill: str, out: str) -> None:
+    """Every composite transform of the stage, as `write_shards` wires them, with the spill
+    folder and the output folder on any Beam filesystem."""
+    from pipelines.shards import pad_id_of
+    from vocab.model import Vocab
+
+    vocab = Vocab.load(vocab_dir)
+    cfg = CONFIG
+    with BeamTestPipeline() as p:
+        docs = p | beam.Create(parts) | ReadStoreDocuments()
+        tokenized = docs | TokenizeDocuments(vocab_dir, 7, spill, cfg.max_piece_chars)
+        mixed = tokenized["tokenized"] | MixSources(WEIGHTS, cfg)
+        shards = mixed | PackSequences(cfg, pad_id_of(vocab), np.uint16)
+        {"shards": shards, "plan": mixed["plan"], "counts": tokenized["counts"]} | WriteShards(out, cfg, np.uint16, {"recipe": "t"})
+
+
+def test_spill_and_shards_on_a_non_local_filesystem(vocab_dir, tmp_path) -> None:
+    """Spill files and shard files go through Beam's filesystems: on a dict-backed ``memfs://``
+    object store the stage's transforms write the same bytes as on a local folder."""
+    from tests.pipelines import memfs  # registers the memfs:// scheme with Beam
+
+    write_store(str(tmp_path), corpus())
+    parts = sorted(str(p) for p in tmp_path.glob("documents/*/part-*.parquet"))
+    _stage_on(vocab_dir, parts, "memfs://bucket/run/.shards.partial/spill", "memfs://bucket/run/.shards.partial")
+    _stage_on(vocab_dir, parts, str(tmp_path / "local" / "spill"), str(tmp_path / "local"))
+    prefix = "memfs://bucket/run/.shards.partial/"
+    remote = {k[len(prefix):]: v for k, v in memfs.FILES.items() if k.startswith(prefix)}
+    spilled = [k for k in remote if k.startswith("spill/") and k.endswith(".tokens")]
+    assert spilled and not any(".tmp-" in k for k in remote)
+    local = {
+        os.path.relpath(os.path.join(d, f), tmp_path / "local"): open(os.path.join(d, f), "rb").read()
+        for d, _, fs in os.walk(tmp_path / "local")
+        for f in fs
+        if not f.endswith(".tokens")
+    }
+    assert {k: v for k, v in remote.items() if not k.startswith("spill/")} == local
+    assert "manifest.json" in local and any(k.startswith("megatron/") for k in local)
+
+
+def test_a_killed_runs_partial_output_and_spill_are_replaced(written, vocab_dir, tmp_path) -> None:
+    """What a run killed mid-stage leaves (a partial folder with spill files and some shards,
+    no manifest in DIR/shards) never reaches the output: the next run starts afresh and writes
+    the same bytes as an uninterrupted run."""
+    out, m = written
+    again = make_run_dir(tmp_path / "again", vocab_dir)
+    stale = os.path.join(again, ".shards.partial")
+    os.makedirs(os.path.join(stale, "spill"))
+    os.makedirs(os.path.join(stale, "parquet", "train"))
+    open(os.path.join(stale, "spill", "dead.tokens"), "wb").write(b"\x01\x00" * 100)
+    open(os.path.join(stale, "parquet", "train", "shard-00000-of-00009.parquet"), "wb").write(b"half")
+    m2 = write_shards(recipe(), again)
+    assert m2 == m and not os.path.exists(stale)
+    on_disk = {
+        os.path.relpath(os.path.join(d, f), os.path.join(again, "shards"))
+        for d, _, fs in os.walk(os.path.join(again, "shards"))
+        for f in fs
+    }
+    assert on_disk == {f["path"] for s in m["shards"] for f in s["files"].values()} | {"manifest.json"}
+    for s in m["shards"]:
+        for f in s["files"].values():
+            assert open(os.path.join(again, "shards", f["path"]), "rb").read() == open(os.path.join(out, "shards", f["path"]), "rb").read()
+
+
+def test_tokenize_drops_a_long_document_whose_later_piece_cannot_be_encoded(vocab_dir, tmp_path) -> None:
+    """A document is tokenized whole or not at all: a bad character in its third piece drops
+    every piece of it, and the documents around it keep their tokens."""
+    from vocab.model import Vocab
+
+    vocab = Vocab.load(vocab_dir)
+    good = make_docs("books", 4)
+    long_text = "\n".join(d.text for d in make_docs("books", 30, seed=1))
+    cut = text_pieces(long_text, 500)[2][0] + 5
+    bad = Document("books/bad#0", "books", long_text[:cut] + "\U0010ffff" + long_text[cut:], {})
+    docs = [good[0], bad, *good[1:]]
+    expected = [(d.id, vocab.encode([d.text[a:b]])[0] + [vocab.eos_id]) for d in good for a, b in text_pieces(d.text, 500)]
+    with BeamTestPipeline() as p:
+        out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path), max_piece_chars=500)
+        got = out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: (x[0], x[4]))
+        assert_that(got, equal_to(expected), label="tokens")
+        assert_that(out["counts"], equal_to([(("books", "documents"), 4), (("books", "dropped_unencodable"), 1)]), label="counts")
