@@ -2,15 +2,16 @@
 
     part files of DIR/documents/<source>/
       | ReadStoreDocuments   # Output: [Document] per row group (id, source, text)
-      | TokenizeDocuments    # Output: PieceBatch (pieces of documents; their tokens + EOS
-                             #         appended to spill files, only references travel on)
-      | MixSources           # Output: ((split, shard), CopyBatch) and the MixturePlan
+      | TokenizeDocuments    # Output: PieceRef (hashes and lengths of up to 8,192 pieces; their
+                             #         tokens + EOS and the PieceBatch itself in spill files)
+      | MixSources           # Output: ((split, shard), BlobRef to a spilled CopyBatch), MixturePlan
                              #         (a singleton side input, from per-source token counts)
       | PackSequences        # Output: PackedShard (copies sorted by key, cut into sequences)
       | WriteShards          # Output: shard records; DIR/shards/manifest.json written last
 
-Elements are columnar batches (a row group, ~1,000 documents), not documents: Beam's per-element
-cost is paid a few hundred times, not once per document (see `dataprep.shards.batches`).
+Elements are handles to columnar batches of up to 8,192 pieces, not documents and not tokens:
+Beam's per-element cost is paid a few hundred times, and the runner never holds token arrays or
+per-copy references (see `dataprep.shards.batches` and `dataprep.shards.spill`).
 
 Parallel and deterministic: every document copy goes to a shard picked by its hash, is ordered
 within the shard by the same hash, and each shard is packed on its own. Nothing depends on the
@@ -71,8 +72,16 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
-from dataprep.shards.batches import CopyBatch, PieceBatch, concat_copies, flatten_with_eos, shard_copies, shuffle_and_pack
-from dataprep.shards.spill import SpillWriter
+from dataprep.shards.batches import (
+    CopyBatch,
+    PieceBatch,
+    PieceRef,
+    concat_copies,
+    flatten_with_eos,
+    shard_copies,
+    shuffle_and_pack,
+)
+from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
     SHARDS_FORMAT,
@@ -136,7 +145,7 @@ def read_part(path: str) -> Iterator[list[Document]]:
 
 
 def pack_shard(
-    item: tuple[tuple[str, int], Iterable[CopyBatch | None]],
+    item: tuple[tuple[str, int], Iterable[BlobRef | None]],
     plan: MixturePlan,
     config: ShardsConfig,
     pad_id: int,
@@ -145,7 +154,8 @@ def pack_shard(
     """Sort a shard's copies by shuffle key, read their tokens from the spill files and pack
     them (see `shuffle_and_pack`)."""
     (split, index), values = item
-    batches = [b for b in values if b is not None]  # None marks a planned shard (may be empty)
+    # None marks a planned shard (it may receive no copy); the rest are pickled CopyBatches.
+    batches = [load_blob(open_file, ref) for ref in sorted(v for v in values if v is not None)]
     packed, provenance = shuffle_and_pack(
         batches,
         open_file,
@@ -291,15 +301,18 @@ class _TokenizeFn(CountingDoFn):
         super().start_bundle()
         # One spill file per bundle, named at random: a retried bundle writes a new file and its
         # references, so a failed attempt's file is never read (and is deleted with the folder).
-        self.spill = SpillWriter(create_file, join(self.spill_dir, f"{uuid.uuid4().hex}.tokens"), self.dtype)
+        name = uuid.uuid4().hex
+        self.spill = SpillWriter(create_file, join(self.spill_dir, f"{name}.tokens"), self.dtype)
+        self.pieces = BlobWriter(create_file, join(self.spill_dir, f"{name}.pieces"))
         self._pending: dict[str, dict[str, list]] = {}
 
     def finish_bundle(self) -> Iterator[Any]:
-        self.spill.close()
-        for source in sorted(self._pending):
-            if self._pending[source]["ids"]:
-                yield WindowedValue(self._batch(source, self._pending[source]), MIN_TIMESTAMP, [GlobalWindow()])
+        refs = [self._batch(source, cols) for source, cols in sorted(self._pending.items()) if cols["ids"]]
         self._pending = {}
+        self.spill.close()
+        self.pieces.close()
+        for ref in refs:
+            yield WindowedValue(ref, MIN_TIMESTAMP, [GlobalWindow()])
         yield from super().finish_bundle()
 
     def _encode(self, source: str, chunk: list[tuple[Document, list[tuple[int, int]]]], cols: dict[str, list]) -> None:
@@ -349,7 +362,7 @@ class _TokenizeFn(CountingDoFn):
                 cols["doc_base"].append(base)
                 cols["base"].append(piece_base(base, p))
 
-    def process(self, docs: list[Document]) -> Iterator[PieceBatch]:
+    def process(self, docs: list[Document]) -> Iterator[PieceRef]:
         by_source: dict[str, list[Document]] = {}
         for doc in docs:
             by_source.setdefault(doc.source, []).append(doc)
@@ -367,8 +380,10 @@ class _TokenizeFn(CountingDoFn):
             if len(cols["ids"]) >= BATCH_PIECES:
                 yield self._batch(source, self._pending.pop(source))
 
-    def _batch(self, source: str, cols: dict[str, list]) -> PieceBatch:
-        return PieceBatch(
+    def _batch(self, source: str, cols: dict[str, list]) -> PieceRef:
+        """The pending pieces as a `PieceBatch`, pickled into this bundle's pieces file; returns
+        its `PieceRef`."""
+        batch = PieceBatch(
             source,
             cols["ids"],
             np.array(cols["piece"], dtype=np.int32),
@@ -381,6 +396,7 @@ class _TokenizeFn(CountingDoFn):
             self.spill.path,
             np.concatenate(cols["offsets"]).astype(np.int64),
         )
+        return PieceRef(source, batch.base, batch.doc_base, batch.lengths, dump_blob(self.pieces, batch))
 
 
 def create_file(path: str) -> BinaryIO:
@@ -399,28 +415,37 @@ def open_file(path: str) -> BinaryIO:
 
 
 class _EmitCopiesFn(beam.DoFn):
-    """`PieceBatch` -> ((split, shard), CopyBatch): the copies the plan gives each piece, as
-    references, buffered per shard within a bundle (at most ``FLUSH_COPIES`` in all) so each
-    shard receives a few large batches rather than one per row group and shard."""
+    """`PieceRef` -> ((split, shard), BlobRef): reads the batch back, finds the copies the plan
+    gives its pieces, buffers them per shard within the bundle (at most ``FLUSH_COPIES`` in
+    all) and pickles each shard's buffer into this bundle's copies file under ``spill_dir``;
+    only the handle goes to the shard."""
+
+    def __init__(self, spill_dir: str) -> None:
+        self.spill_dir = spill_dir
 
     def start_bundle(self) -> None:
         self._buffers: dict[tuple[str, int], list[CopyBatch]] = {}
         self._buffered = 0
+        self._copies = BlobWriter(create_file, join(self.spill_dir, f"{uuid.uuid4().hex}.copies"))
 
-    def _flush(self) -> list[tuple[tuple[str, int], CopyBatch]]:
-        out = [(key, concat_copies(self._buffers[key])) for key in sorted(self._buffers)]
+    def _flush(self) -> list[tuple[tuple[str, int], BlobRef]]:
+        out = [(key, dump_blob(self._copies, concat_copies(self._buffers[key]))) for key in sorted(self._buffers)]
         self._buffers, self._buffered = {}, 0
         return out
 
-    def process(self, batch: PieceBatch, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], CopyBatch]]:
-        for key, copies in shard_copies(batch, plan):
+    def process(self, ref: PieceRef, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], BlobRef]]:
+        if ref.source not in plan.sources:
+            return
+        for key, copies in shard_copies(load_blob(open_file, ref.blob), plan):
             self._buffers.setdefault(key, []).append(copies)
             self._buffered += len(copies.ids)
         if self._buffered >= FLUSH_COPIES:
             yield from self._flush()
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for item in self._flush():
+        items = self._flush()
+        self._copies.close()
+        for item in items:
             yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
 
 
@@ -456,7 +481,7 @@ def tune_malloc() -> bool:
         return False
 
 
-def _source_units(batch: PieceBatch, validation_fraction: float) -> tuple[str, SourceUnits]:
+def _source_units(batch: PieceRef, validation_fraction: float) -> tuple[str, SourceUnits]:
     return batch.source, SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
 
 
@@ -580,11 +605,12 @@ class ReadStoreDocuments(beam.PTransform):
 
 
 class TokenizeDocuments(beam.PTransform):
-    """Lists of `Document`s -> `PieceBatch`es, the vocabulary loaded once per worker in
-    ``DoFn.setup``; documents longer than ``max_piece_chars`` are cut into pieces; tokens are
-    written to spill files under ``spill_dir`` (one per bundle, any Beam filesystem).
+    """Lists of `Document`s -> `PieceRef`s, the vocabulary loaded once per worker in
+    ``DoFn.setup``; documents longer than ``max_piece_chars`` are cut into pieces; tokens and
+    the pickled `PieceBatch`es are written to spill files under ``spill_dir`` (two per bundle,
+    any Beam filesystem).
 
-    Returns ``{"tokenized": PieceBatch, "counts": ((source, counter), n)}`` with counters
+    Returns ``{"tokenized": PieceRef, "counts": ((source, counter), n)}`` with counters
     ``documents`` (tokenized) and ``dropped_unencodable``.
     """
 
@@ -605,20 +631,22 @@ class TokenizeDocuments(beam.PTransform):
 
 
 class MixSources(beam.PTransform):
-    """`PieceBatch` -> ``{"copies": ((split, shard), CopyBatch), "plan": MixturePlan}``.
+    """`PieceRef` -> ``{"copies": ((split, shard), BlobRef), "plan": MixturePlan}``.
 
     The plan comes from small per-batch summaries (`SourceUnits`: 17 bytes per piece), in
     passes that each keep a fixed amount of state per source: token totals (the budget and each
     source's rate), a histogram of tokens over copy-key buckets (where each fractional epoch
     crosses its target), the pieces of that one bucket (the exact cut), and the planned tokens
-    per split (the shard counts). Each batch then emits the copies the plan gives its pieces,
-    grouped by shard.
+    per split (the shard counts). Each batch is then read back from its spill file and emits
+    the copies the plan gives its pieces, grouped by shard and pickled into a copies file under
+    ``spill_dir``: a shard receives handles (`BlobRef`) to its `CopyBatch`es.
     """
 
-    def __init__(self, weights: dict[str, float], config: ShardsConfig) -> None:
+    def __init__(self, weights: dict[str, float], config: ShardsConfig, spill_dir: str) -> None:
         super().__init__()
         self.weights = dict(weights)
         self.config = config
+        self.spill_dir = spill_dir
 
     def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
         weights, config = self.weights, self.config
@@ -663,13 +691,13 @@ class MixSources(beam.PTransform):
                 plans=single(plans),
             )
         )
-        copies = batches | "EmitCopies" >> beam.ParDo(_EmitCopiesFn(), plan=single(plan))
+        copies = batches | "EmitCopies" >> beam.ParDo(_EmitCopiesFn(self.spill_dir), plan=single(plan))
         return {"copies": copies, "plan": plan}
 
 
 class PackSequences(beam.PTransform):
-    """((split, shard), CopyBatch) -> `PackedShard`: group the references by shard, sort by
-    key, read the tokens (``dtype``) from the spill files, pack.
+    """((split, shard), BlobRef) -> `PackedShard`: group the handles by shard, read the shard's
+    `CopyBatch`es and sort them by key, read the tokens (``dtype``) from the spill files, pack.
 
     Every planned shard is packed, even one that received no copy (it is written empty), so
     shard names ``-of-N`` always list N files.
@@ -833,7 +861,7 @@ def write_shards(
     docs = p | "PartFiles" >> beam.Create(parts) | "ReadStore" >> ReadStoreDocuments()
     spill = join(partial, SPILL_DIR)
     tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, spill, cfg.max_piece_chars)
-    mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg)
+    mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg, spill)
     shards = mixed | "PackSequences" >> PackSequences(cfg, pad_id_of(vocab), token_dtype(vocab.size))
     {"shards": shards, "plan": mixed["plan"], "counts": tokenized["counts"]} | "WriteShards" >> WriteShards(
         partial, cfg, token_dtype(vocab.size), header

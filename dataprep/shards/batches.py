@@ -7,8 +7,10 @@ documents), its pieces as parallel numpy columns, their tokens in a spill file (
 per-piece decision (split, copies, shuffle key, shard) is then one vectorised numpy expression
 over the batch, and each shard's packer receives a few batches, not thousands of documents.
 
-    PieceBatch   pieces of one source's documents, tokens in a spill file    (Tokenize -> Mix)
-    CopyBatch    the copies of pieces bound for one shard, as spill references (Mix -> Pack)
+    PieceBatch   pieces of one source's documents, tokens in a spill file, itself pickled
+                 into a spill file; `PieceRef` (hashes, lengths, blob) travels (Tokenize -> Mix)
+    CopyBatch    the copies of pieces bound for one shard, as spill references, pickled
+                 into a spill file; its `BlobRef` travels                      (Mix -> Pack)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from dataprep.mixing import SHUFFLE, MixturePlan, copy_counts, derive_array, expand_copies, shard_array, validation_mask
 from dataprep.shards.packing import Packed, pack_flat, padded_length
-from dataprep.shards.spill import read_segments
+from dataprep.shards.spill import BlobRef, read_segments
 
 
 class PieceBatch(NamedTuple):
@@ -46,6 +48,18 @@ class PieceBatch(NamedTuple):
     lengths: np.ndarray
     file: str
     offsets: np.ndarray
+
+
+class PieceRef(NamedTuple):
+    """What the planning passes need of a `PieceBatch` (per piece: hash, document hash, tokens;
+    17-24 bytes) and where the whole batch is: pickled in a spill file at ``blob`` (a
+    `dataprep.shards.spill.BlobRef`), read back once the plan is known."""
+
+    source: str
+    base: np.ndarray
+    doc_base: np.ndarray
+    lengths: np.ndarray
+    blob: BlobRef
 
 
 class CopyBatch(NamedTuple):

@@ -18,7 +18,8 @@ Beam-free: callers pass file objects (local ``open`` or Beam's ``FileSystems``).
 
 from __future__ import annotations
 
-from typing import BinaryIO, Callable
+import pickle
+from typing import Any, BinaryIO, Callable, NamedTuple
 
 import numpy as np
 
@@ -126,3 +127,57 @@ def read_segments(
                 d = d_sorted[k]
                 out[d : d + l_sorted[k]] = buf[a : a + l_sorted[k]]
         i = j
+
+
+class BlobRef(NamedTuple):
+    """Where a blob sits in a spill file: ``length`` bytes at byte ``offset`` of ``path``."""
+
+    path: str
+    offset: int
+    length: int
+
+
+class BlobWriter:
+    """Appends byte blobs (a batch of piece or copy references, pickled) to one spill file,
+    opened on the first append; `append` returns the blob's `BlobRef`. The pipeline then moves
+    only these small handles, so the references themselves are never held by the runner."""
+
+    def __init__(self, create: Callable[[str], BinaryIO], path: str) -> None:
+        self.create = create
+        self.path = path
+        self._file: BinaryIO | None = None
+        self._bytes = 0
+
+    def append(self, data: bytes) -> BlobRef:
+        if self._file is None:
+            self._file = self.create(self.path)
+        ref = BlobRef(self.path, self._bytes, len(data))
+        self._file.write(data)
+        self._bytes += len(data)
+        return ref
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def dump_blob(writer: BlobWriter, obj: object) -> BlobRef:
+    """Pickle ``obj`` into the writer's file (the stage's own temporary data, read back by the
+    same code)."""
+    return writer.append(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load_blob(open_file: Callable[[str], BinaryIO], ref: BlobRef) -> Any:
+    """The object `dump_blob` wrote at ``ref``."""
+    buf = bytearray(ref.length)
+    with open_file(ref.path) as f:
+        f.seek(ref.offset)
+        view = memoryview(buf)
+        got = 0
+        while got < ref.length:
+            n = f.readinto(view[got:])
+            if not n:
+                raise EOFError(f"{ref.path}: blob at {ref.offset} ends after {got} of {ref.length} bytes")
+            got += n
+    return pickle.loads(buf)

@@ -34,7 +34,7 @@ from pipelines.shards import (
     load_manifest,
     write_shards,
 )
-from tests.dataprep.shards.helpers import make_docs, piece_batch, piece_tokens, train_tiny_vocab, write_store
+from tests.dataprep.shards.helpers import load_local, make_docs, piece_batch, piece_ref, piece_tokens, train_tiny_vocab, write_store
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
 CONFIG = ShardsConfig(
@@ -83,9 +83,12 @@ def test_read_store_documents(tmp_path) -> None:
         assert_that(got, equal_to(expected))
 
 
-def pieces_of(batch: PieceBatch) -> list[tuple]:
-    """(id, piece, start, end, tokens, base) of every piece of a batch, tokens read back from
-    its spill file (after a fusion break: the file is complete once its bundle has finished)."""
+def pieces_of(ref) -> list[tuple]:
+    """(id, piece, start, end, tokens, base) of every piece of a tokenized batch, the batch and
+    its tokens read back from the spill files (after a fusion break: a file is complete once
+    its bundle has finished)."""
+    batch: PieceBatch = load_local(ref.blob)
+    assert np.array_equal(batch.base, ref.base) and np.array_equal(batch.lengths, ref.lengths)
     out = []
     for i in range(len(batch.ids)):
         toks = piece_tokens(batch, i)
@@ -137,19 +140,21 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> Non
         assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
 
 
-def _batches(folder, n_web: int = 60, n_news: int = 6) -> list[PieceBatch]:
+def _batches(folder, n_web: int = 60, n_news: int = 6) -> list[tuple[PieceBatch, "PieceRef"]]:
     rng = np.random.default_rng(0)
     out = []
     for source, n in (("web", n_web), ("news", n_news)):
         ids = [f"{source}/f#{i}" for i in range(n)]
         bases = [base_hash(1, i) for i in ids]
         lists = [rng.integers(4, 300, rng.integers(5, 60)).tolist() + [2] for _ in ids]
-        out.append(piece_batch(str(folder / f"{source}.tokens"), source, ids, lists, bases))
+        batch = piece_batch(str(folder / f"{source}.tokens"), source, ids, lists, bases)
+        out.append((batch, piece_ref(batch, str(folder / f"{source}.pieces"))))
     return out
 
 
 def test_mix_sources_emits_the_planned_copies(tmp_path) -> None:
-    batches = _batches(tmp_path)
+    pairs = _batches(tmp_path)
+    batches = [b for b, _ in pairs]
     cfg = ShardsConfig(total_tokens=3000, sequence_length=16, shard_tokens=500, validation_fraction=0.2)
     weights = {"web": 0.8, "news": 0.2}
     arrays = {b.source: SourceUnits(b.base, b.lengths, validation_mask(b.doc_base, 0.2)) for b in batches}
@@ -162,8 +167,9 @@ def test_mix_sources_emits_the_planned_copies(tmp_path) -> None:
                 expected.append((plan.split_of(base), shard_of(shuffle_key(base, k), plan.shards[plan.split_of(base)]), doc_id, k))
     assert any(k >= 1 for *_, k in expected)  # news repeats
     with BeamTestPipeline() as p:
-        out = p | beam.Create(batches) | MixSources(weights, cfg)
-        got = out["copies"] | beam.FlatMap(lambda kv: [(kv[0][0], kv[0][1], i, int(c)) for i, c in zip(kv[1].ids, kv[1].copy)])
+        out = p | beam.Create([r for _, r in pairs]) | MixSources(weights, cfg, str(tmp_path / "spill"))
+        copies = out["copies"] | beam.Reshuffle() | beam.Map(lambda kv: (kv[0], load_local(kv[1])))
+        got = copies | beam.FlatMap(lambda kv: [(kv[0][0], kv[0][1], i, int(c)) for i, c in zip(kv[1].ids, kv[1].copy)])
         assert_that(got, equal_to(expected), label="copies")
         assert_that(out["plan"], equal_to([plan]), label="plan")
 
@@ -185,10 +191,14 @@ def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards(tmp_path) -
     units = SourceUnits(np.array([1, 2, 3], np.uint64), np.array([3, 2, 2], np.int64), np.zeros(3, bool))
     plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 4)
     assert plan.shards["train"] == 2
+    from dataprep.shards.spill import BlobWriter, dump_blob
+
+    writer = BlobWriter(lambda p: open(p, "wb"), str(tmp_path / "x.copies"))
     copies = [
-        (("train", 0), _copy_batch([9], ["web/b"], [[7, 8, 2]], str(tmp_path / "b.tokens"))),
-        (("train", 0), _copy_batch([3], ["web/a"], [[5, 2]], str(tmp_path / "a.tokens"))),
+        (("train", 0), dump_blob(writer, _copy_batch([9], ["web/b"], [[7, 8, 2]], str(tmp_path / "b.tokens")))),
+        (("train", 0), dump_blob(writer, _copy_batch([3], ["web/a"], [[5, 2]], str(tmp_path / "a.tokens")))),
     ]
+    writer.close()
     with BeamTestPipeline() as p:
         plan_pc = p | "Plan" >> beam.Create([plan])
         shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0, dtype=np.uint16)
@@ -248,7 +258,7 @@ def test_manifest_accounts_for_every_source(written) -> None:
     assert m["balanced"] and m["store_documents"] == {name: len(docs) for name, docs in corpus().items()}
     assert os.listdir(os.path.join(out, "shards")) and not os.path.exists(os.path.join(out, ".shards.partial"))
     # The spill files (the tokenized corpus) are deleted before the swap.
-    assert not [f for _, _, fs in os.walk(out) for f in fs if f.endswith(".tokens")]
+    assert not [f for _, _, fs in os.walk(out) for f in fs if f.endswith((".tokens", ".pieces", ".copies"))]
 
 
 def test_verify_passes_and_catches_corruption(written, tmp_path) -> None:
@@ -413,7 +423,7 @@ def _stage_on(vocab_dir: str, parts: list[str], spill: str, out: str) -> None:
     with BeamTestPipeline() as p:
         docs = p | beam.Create(parts) | ReadStoreDocuments()
         tokenized = docs | TokenizeDocuments(vocab_dir, 7, spill, cfg.max_piece_chars)
-        mixed = tokenized["tokenized"] | MixSources(WEIGHTS, cfg)
+        mixed = tokenized["tokenized"] | MixSources(WEIGHTS, cfg, spill)
         shards = mixed | PackSequences(cfg, pad_id_of(vocab), np.uint16)
         {"shards": shards, "plan": mixed["plan"], "counts": tokenized["counts"]} | WriteShards(out, cfg, np.uint16, {"recipe": "t"})
 
@@ -429,13 +439,14 @@ def test_spill_and_shards_on_a_non_local_filesystem(vocab_dir, tmp_path) -> None
     _stage_on(vocab_dir, parts, str(tmp_path / "local" / "spill"), str(tmp_path / "local"))
     prefix = "memfs://bucket/run/.shards.partial/"
     remote = {k[len(prefix):]: v for k, v in memfs.FILES.items() if k.startswith(prefix)}
-    spilled = [k for k in remote if k.startswith("spill/") and k.endswith(".tokens")]
-    assert spilled and not any(".tmp-" in k for k in remote)
+    spilled = {k.rsplit(".", 1)[1] for k in remote if k.startswith("spill/")}
+    assert spilled == {"tokens", "pieces", "copies"}
+    assert not any(".tmp-" in k for k in remote)
     local = {
         os.path.relpath(os.path.join(d, f), tmp_path / "local"): open(os.path.join(d, f), "rb").read()
         for d, _, fs in os.walk(tmp_path / "local")
         for f in fs
-        if not f.endswith(".tokens")
+        if not f.endswith((".tokens", ".pieces", ".copies"))
     }
     assert {k: v for k, v in remote.items() if not k.startswith("spill/")} == local
     assert "manifest.json" in local and any(k.startswith("megatron/") for k in local)

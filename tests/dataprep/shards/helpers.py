@@ -97,3 +97,21 @@ def piece_tokens(batch, i: int, dtype=np.uint16) -> list[int]:
     with open(path, "rb") as f:
         f.seek(int(batch.offsets[i]) * item)
         return np.frombuffer(f.read(int(batch.lengths[i]) * item), dtype=np.dtype(dtype).newbyteorder("<")).tolist()
+
+
+def piece_ref(batch, path: str):
+    """The `PieceRef` of ``batch``, pickled into a new pieces spill file at ``path``."""
+    from dataprep.shards.batches import PieceRef
+    from dataprep.shards.spill import BlobWriter, dump_blob
+
+    writer = BlobWriter(lambda p: open(p, "wb"), path)
+    ref = PieceRef(batch.source, batch.base, batch.doc_base, batch.lengths, dump_blob(writer, batch))
+    writer.close()
+    return ref
+
+
+def load_local(ref):
+    """The object pickled at a `BlobRef` on the local disk."""
+    from dataprep.shards.spill import load_blob
+
+    return load_blob(lambda p: open(p, "rb"), ref)
