@@ -41,6 +41,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.combiners import ToList
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from dataprep import __version__
 from dataprep.configs import to_plain
@@ -66,12 +69,6 @@ from dataprep.mixing import (
     validation_mask,
 )
 from dataprep.records import Document
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
-
-from pipelines.counting import COUNTS, CountingDoFn
-from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
 from dataprep.shards.batches import (
     CopyBatch,
     PieceBatch,
@@ -81,7 +78,6 @@ from dataprep.shards.batches import (
     shard_copies,
     shuffle_and_pack,
 )
-from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
 from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import (
     SHARDS_FORMAT,
@@ -91,7 +87,10 @@ from dataprep.shards.formats import (
     token_dtype,
 )
 from dataprep.shards.packing import Packed, text_pieces
+from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
+from pipelines.counting import COUNTS, CountingDoFn
+from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
