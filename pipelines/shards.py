@@ -262,8 +262,9 @@ def build_manifest(
 # DoFns and combiners
 
 
-# Texts encoded per call to the encoder: large enough that the per-call cost vanishes, small
-# enough that the encoder's Python int lists (about 36 bytes per token) stay a few megabytes.
+# Text encoded, converted and spilled at a time: the encoder's arrays of a chunk (4 bytes per
+# token) stay a few megabytes, and a document with an unencodable character costs one retry of
+# its chunk.
 ENCODE_CHUNK_CHARS = 1 << 18
 # Pieces per PieceBatch (across row groups of a bundle) and copies buffered per bundle before
 # they are emitted towards their shards: Beam's in-process runner keeps every element it
@@ -315,9 +316,10 @@ class _TokenizeFn(CountingDoFn):
         yield from super().finish_bundle()
 
     def _encode(self, source: str, chunk: list[tuple[Document, list[tuple[int, int]]]], cols: dict[str, list]) -> None:
-        """Encode a chunk of documents (all their pieces in one encoder call, always through
-        `Vocab.encode`: its segmentation of long texts is what makes shard ids equal the
-        exported tokenizer's), spill the tokens, add the pieces to ``cols``. A document that
+        """Encode a chunk of documents (always through `Vocab.encode_arrays`: the same segments
+        and ids as `Vocab.encode`, whose segmentation of long texts is what makes shard ids
+        equal the exported tokenizer's, as int32 arrays straight from SentencePiece's buffers),
+        spill the tokens, add the pieces to ``cols``. A document that
         cannot be encoded losslessly (text holding U+10FFFF, see vocab.model) is counted as
         dropped and the rest of the chunk encoded again."""
         from vocab.model import UnencodableTextError
@@ -325,7 +327,7 @@ class _TokenizeFn(CountingDoFn):
         while chunk:
             texts = [doc.text[a:b] for doc, ranges in chunk for a, b in ranges]
             try:
-                lists = self.vocab.encode(texts)
+                arrays = self.vocab.encode_arrays(texts)
                 break
             except UnencodableTextError as e:
                 owner = [j for j, (_, ranges) in enumerate(chunk) for _ in ranges]
@@ -333,8 +335,8 @@ class _TokenizeFn(CountingDoFn):
                 del chunk[owner[e.index]]
         else:
             return
-        tokens, lengths = flatten_with_eos(lists, self.eos_id, self.dtype)
-        del lists
+        tokens, lengths = flatten_with_eos(arrays, self.eos_id, self.dtype)
+        del arrays
         offset = self.spill.append(tokens)
         cols["lengths"].append(lengths)
         cols["offsets"].append(offset + np.cumsum(lengths) - lengths)

@@ -15,7 +15,6 @@ over the batch, and each shard's packer receives a few batches, not thousands of
 
 from __future__ import annotations
 
-import itertools
 from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
@@ -82,21 +81,22 @@ class CopyBatch(NamedTuple):
     offsets: np.ndarray | None
 
 
-def flatten_with_eos(token_lists: list[list[int]], eos_id: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(flat tokens, lengths) of ``token_lists`` with end-of-document appended to each, in one
-    C pass over the encoder's Python ints (``np.fromiter`` over the chained lists: measured
-    0.16 s for 14 M tokens against 0.20 s for one ``np.array`` per list). Appends ``eos_id`` to
-    each list in place.
+def flatten_with_eos(token_arrays: Sequence[Sequence[int]], eos_id: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(flat tokens, lengths) of ``token_arrays`` with end-of-document appended to each, as
+    ``dtype``: one preallocated array, each piece copied (and converted) in C.
 
-    >>> t, n = flatten_with_eos([[5, 6], [7]], 1, np.dtype(np.uint16))
+    >>> t, n = flatten_with_eos([np.array([5, 6]), np.array([7])], 1, np.dtype(np.uint16))
     >>> t.tolist(), n.tolist()
     ([5, 6, 1, 7, 1], [3, 2])
     """
-    for ids in token_lists:
-        ids.append(eos_id)
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    total = int(lengths.sum())
-    tokens = np.fromiter(itertools.chain.from_iterable(token_lists), dtype=dtype, count=total)
+    lengths = np.fromiter((len(a) + 1 for a in token_arrays), dtype=np.int64, count=len(token_arrays))
+    ends = np.cumsum(lengths)
+    tokens = np.empty(int(ends[-1]) if len(ends) else 0, dtype=dtype)
+    start = 0
+    for ids, end in zip(token_arrays, ends.tolist()):
+        tokens[start : end - 1] = ids
+        start = end
+    tokens[ends - 1] = eos_id
     return tokens, lengths
 
 
