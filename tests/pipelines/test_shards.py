@@ -138,6 +138,7 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> Non
     # The stage encodes through encode_arrays: the same segments and ids as encode, long or not.
     mixed = [text, "", "short text", text[: SEGMENT_MIN + 1], " " * (SEGMENT_MIN * 2)]
     assert [a.tolist() for a in vocab.encode_arrays(mixed)] == vocab.encode(mixed)
+    assert [a.tolist() for a in vocab.encode_arrays(mixed, num_threads=2)] == vocab.encode(mixed)
     with BeamTestPipeline() as p:
         out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path))
         assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))

@@ -103,3 +103,18 @@ def test_shuffle_and_pack_reads_several_spill_files(tmp_path) -> None:
     by_id = {**{f"web/f#{i}": t for i, t in enumerate(l1)}, **{f"news/g#{i}": t for i, t in enumerate(l2)}}
     assert packed.tokens.tolist() == [t for i in prov.ids for t in by_id[i]]
     assert packed.padding == 0 and set(prov.sources) == {"web", "news"}
+
+
+def test_blobs_round_trip_and_a_truncated_blob_fails(tmp_path) -> None:
+    from dataprep.shards.spill import BlobWriter, dump_blob, load_blob
+
+    path = str(tmp_path / "b.pieces")
+    w = BlobWriter(lambda p: open(p, "wb"), path)
+    objs = [{"a": np.arange(5)}, "x" * 1000, (1, 2)]
+    refs = [dump_blob(w, o) for o in objs]
+    w.close()
+    assert [r.offset for r in refs] == [0, refs[0].length, refs[0].length + refs[1].length]
+    back = [load_blob(lambda p: open(p, "rb"), r) for r in reversed(refs)][::-1]
+    assert back[0]["a"].tolist() == [0, 1, 2, 3, 4] and back[1:] == objs[1:]
+    with pytest.raises(EOFError):
+        load_blob(lambda p: open(p, "rb"), refs[-1]._replace(length=refs[-1].length + 10))
