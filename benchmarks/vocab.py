@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -161,15 +162,20 @@ def _run_measured(args: list[str]) -> dict:
     """Run a child; its JSON result plus the peak RSS of its process tree (MB)."""
     from measure import peak_rss_tree  # benchmarks/ is on the path
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=subprocess.PIPE, text=True)
         peak, _ = peak_rss_tree(proc)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         err = proc.stderr.read()
         if proc.returncode != 0:
             raise SystemExit(f"child failed: {err[-2000:]}")
         out.seek(0)
         result = json.loads(out.read().strip().splitlines()[-1])
     result["peak_rss_mb"] = peak / 1e6
+    # CPU seconds of the whole tree (every process waited for: the training process and its
+    # seeding processes): unlike wall time, not inflated by other jobs on a shared machine.
+    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 
@@ -227,7 +233,7 @@ def main() -> None:
     del docs
 
     print("\n== training (each in its own process; peak RSS of its whole process tree) ==")
-    print(f"{'model':14} {'size':>8} {'sample':>11} {'chunks':>6} {'seconds':>9} {'peak MB':>9} {'held-out B/token':>16}  note")
+    print(f"{'model':14} {'size':>8} {'sample':>11} {'chunks':>6} {'seconds':>9} {'CPU s':>8} {'peak MB':>9} {'held-out B/token':>16}  note")
     trained = {}
     for model_type in args.model_types:
         for size in args.sizes:
@@ -239,7 +245,11 @@ def main() -> None:
             seconds = f"{r['seconds']:9.1f}" if "seconds" in r else f"{'-':>9}"
             chars = f"{r['chars']:11,}" if "chars" in r else f"{'-':>11}"
             bpt = f"{bytes_per_token(str(out / 'vocab'), held):16.4f}" if "seconds" in r else f"{'-':>16}"
-            print(f"{model_type:14} {size:>8} {chars} {r.get('chunks', '-'):>6} {seconds} {r['peak_rss_mb']:9.0f} {bpt}  {note}", flush=True)
+            print(
+                f"{model_type:14} {size:>8} {chars} {r.get('chunks', '-'):>6} {seconds} {r['cpu_seconds']:8.1f} "
+                f"{r['peak_rss_mb']:9.0f} {bpt}  {note}",
+                flush=True,
+            )
             if "seconds" in r:
                 trained[(model_type, size)] = str(out / "vocab")
 

@@ -76,10 +76,9 @@ class VocabConfig:
         seed_chunk_chars: unigram only: a sample longer than this is seeded chunk by chunk, each
             chunk in its own process (`vocab.seeds`), so the seeding step's memory (the suffix
             array of SentencePiece's seeding) is bounded by the chunk, not the sample. Default
-            50 M characters, measured (docs/vocab.md): a seeding process peaked at 0.66 GB for
-            43 M characters (0.53 GB for 21 M); each chunk costs an EM pass over its words, so
-            fewer, larger chunks train faster (100 M characters: 4 chunks of 25 M took 2.1x the
-            time of whole-sample seeding).
+            25 M characters, measured on a 100 M-character sample (docs/vocab.md): training
+            peaked at 1.12 GB with 4 chunks of 25 M against 1.57 GB with 2 chunks of 50 M (and
+            2.37 GB seeding the whole sample), and the larger chunks did not train faster.
         character_coverage: share of sample characters that get their own piece; the rest are
             encoded as UTF-8 bytes. Default 0.9995: SentencePiece's recommendation for character-
             rich languages (CJK), which a multilingual mixture contains.
@@ -108,7 +107,7 @@ class VocabConfig:
     size: int = 256_000
     model_type: Literal["unigram", "bpe"] = "unigram"
     sample_chars: int = 100_000_000
-    seed_chunk_chars: int = 50_000_000
+    seed_chunk_chars: int = 25_000_000
     character_coverage: float = 0.9995
     max_sentence_length: int = 65_536
     max_piece_length: int = 16
