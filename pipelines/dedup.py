@@ -111,6 +111,28 @@ def _stats(counts: Any, stage_name: str, settings: StageSettings) -> Any:
 # ---- exact ----------------------------------------------------------------------------------
 
 
+def return_freed_memory() -> bool:
+    """Have glibc give freed memory back to the system at once (trim threshold 0) and serve
+    blocks of 64 KiB or more by mmap (a fixed threshold, so it does not drift up), instead of
+    keeping it for reuse. Dedup frees whole groupings one after the other; with the defaults the
+    process kept them: 400,000 documents peaked at 1.71-1.80 GB, with this 1.45 GB, at the same
+    speed (benchmarks/dedup_scale.py). Affects the calling process only (each Beam worker calls
+    it in ``setup``); a no-op returning False outside glibc."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return libc.mallopt(m_trim_threshold, 0) == 1 and libc.mallopt(m_mmap_threshold, 64 << 10) == 1
+    except (OSError, AttributeError):
+        return False
+
+
 class _BatchFn(CountingDoFn):
     """Collects a bundle's documents into batches of about 1 MB (``BATCH_CHARS``) or
     ``BATCH_DOCS`` documents and hands each to ``_flush`` (a generator of outputs), so that numpy
@@ -119,6 +141,9 @@ class _BatchFn(CountingDoFn):
 
     BATCH_CHARS = 1 << 20
     BATCH_DOCS = 2000
+
+    def setup(self) -> None:
+        return_freed_memory()
 
     def start_bundle(self) -> None:
         super().start_bundle()
