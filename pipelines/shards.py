@@ -26,6 +26,7 @@ manifest is written, so ``DIR/shards/`` is either absent or complete.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -90,7 +91,7 @@ from dataprep.shards.packing import Packed, text_pieces
 from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 from pipelines.counting import COUNTS, CountingDoFn
-from pipelines.fs import is_local, join, remove_tree, write_bytes_atomic
+from pipelines.fs import BeamFileSystem, is_local, join, remove_tree, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 def read_part(path: str) -> Iterator[list[Document]]:
     """Documents of one store part file, one list per row group (id, source, text; meta is not
     needed here)."""
-    f = pq.ParquetFile(path)
+    f = pq.ParquetFile(path if is_local(path) else open_file(path))
     for rg in range(f.num_row_groups):
         cols = f.read_row_group(rg, columns=["id", "source", "text"]).to_pydict()
         yield [Document(i, s, t, {}) for i, s, t in zip(cols["id"], cols["source"], cols["text"])]
@@ -289,10 +290,8 @@ class _TokenizeFn(CountingDoFn):
         self.vocab = None
 
     def setup(self) -> None:
-        from vocab.model import Vocab
-
         tune_malloc()
-        self.vocab = Vocab.load(self.vocab_path)
+        self.vocab = load_vocab(self.vocab_path)
         self.eos_id = self.vocab.eos_id
         self.dtype = token_dtype(self.vocab.size)
         self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
@@ -767,14 +766,14 @@ def shards_fingerprint(recipe: Any) -> str:
 
 def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
     """Manifest fields known before the pipeline runs: provenance and fingerprints."""
-    build = read_manifest(os.path.join(store_dir, BUILD_MANIFEST), BUILD_FORMAT)
+    build = _read_build_manifest(store_dir)
     cfg = recipe.shards
     return {
         "dataprep_version": __version__,
         "recipe": recipe.name,
         "recipe_fingerprint": shards_fingerprint(recipe),
         "store_fingerprint": build.get("fingerprint"),
-        "store_manifest_sha256": sha256_file(os.path.join(store_dir, BUILD_MANIFEST)),
+        "store_manifest_sha256": hashlib.sha256(read_bytes(join(store_dir, BUILD_MANIFEST))).hexdigest(),
         "vocab_fingerprint": vocab.fingerprint,
         "vocab_size": vocab.size,
         "eos_id": vocab.eos_id,
@@ -784,9 +783,53 @@ def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
         "config": to_plain(cfg),
         # Rows per source from the part files' footers, to balance the stage's account.
         "store_documents": {
-            s.name: sum(pq.ParquetFile(p).metadata.num_rows for p in part_files(store_dir, [s.name])) for s in recipe.sources
+            s.name: sum(_part_rows(p) for p in store_parts(store_dir, [s.name])) for s in recipe.sources
         },
     }
+
+
+def store_parts(out_dir: str, names: Sequence[str]) -> list[str]:
+    """The store's part files of ``names`` (in that order, each source's sorted), on any Beam
+    filesystem."""
+    if is_local(out_dir):
+        return part_files(out_dir, names)
+    return [
+        path
+        for name in names
+        for path in sorted(m.path for m in BeamFileSystem().match(join(out_dir, "documents", name, "part-*.parquet")))
+    ]
+
+
+def _part_rows(path: str) -> int:
+    return pq.ParquetFile(path if is_local(path) else open_file(path)).metadata.num_rows
+
+
+def read_bytes(path: str) -> bytes:
+    """The content of a file on any Beam filesystem."""
+    with open_file(path) as f:
+        return f.read()
+
+
+def _read_build_manifest(out_dir: str) -> dict[str, Any]:
+    if is_local(out_dir):
+        return read_manifest(os.path.join(out_dir, BUILD_MANIFEST), BUILD_FORMAT)
+    from pipelines.build import read_build_manifest
+
+    return read_build_manifest(out_dir)
+
+
+def load_vocab(path: str) -> Any:
+    """`vocab.model.Vocab` from a vocab folder or ``.model`` file on any Beam filesystem."""
+    from vocab.model import MODEL_FILE, Vocab
+
+    if is_local(path):
+        return Vocab.load(path)
+    file = path if path.endswith(".model") else join(path, MODEL_FILE)
+    try:
+        data = read_bytes(file)
+    except Exception:  # Beam's filesystems raise their own error types
+        raise FormatError(f"{file}: no SentencePiece model (run `dataprep vocab train` first)") from None
+    return Vocab(data, file)
 
 
 def pad_id_of(vocab: Any) -> int:
@@ -838,23 +881,23 @@ def write_shards(
             tokens); ``out_dir/shards`` is then left as it was.
     """
     from pipelines.runner import make_pipeline, pipeline_options
-    from vocab.model import Vocab
 
     tune_malloc()
     # Inputs in stage order: the store first (with the build's manifest), then the vocabulary.
     names = [s.name for s in recipe.sources]
-    parts = part_files(out_dir, names)
+    parts = store_parts(out_dir, names)
     if not parts:
         raise StageError(f"{out_dir}/documents: no part files for sources {', '.join(names)} (run `dataprep build` first)")
-    read_manifest(os.path.join(out_dir, BUILD_MANIFEST), BUILD_FORMAT)
-    vocab_path = vocab_path or os.path.join(out_dir, "vocab")
-    vocab = Vocab.load(vocab_path)
+    _read_build_manifest(out_dir)
+    vocab_path = vocab_path or join(out_dir, "vocab")
+    vocab = load_vocab(vocab_path)
     if vocab.eos_id < 0:
         raise FormatError(f"{vocab_path}: the vocabulary has no end-of-document (eos) piece; retrain it with one")
     header = stage_header(recipe, out_dir, vocab)
-    partial = os.path.join(out_dir, PARTIAL_DIR)
-    shutil.rmtree(partial, ignore_errors=True)
-    os.makedirs(partial)
+    partial = join(out_dir, PARTIAL_DIR)
+    remove_tree(partial)  # a killed run's partial output and spill
+    if is_local(partial):
+        os.makedirs(partial)
     weights = {s.name: s.weight for s in recipe.sources}
     cfg = recipe.shards
     started = time.time()
@@ -876,9 +919,12 @@ def write_shards(
         if inner is not None:
             raise inner from None
         raise StageError(f"shards stage failed: {e}") from e
-    manifest = read_manifest(os.path.join(partial, MANIFEST), SHARDS_FORMAT)
+    if is_local(partial):
+        manifest = read_manifest(os.path.join(partial, MANIFEST), SHARDS_FORMAT)
+    else:
+        manifest = json.loads(read_bytes(join(partial, MANIFEST)).decode("utf-8"))
     remove_tree(spill)  # the stage's own temporary output; never part of DIR/shards
-    _swap_into_place(partial, os.path.join(out_dir, SHARDS_DIR))
+    _swap_into_place(partial, join(out_dir, SHARDS_DIR))
     log.info("shards written in %.1fs", time.time() - started)
     return manifest
 
@@ -899,7 +945,22 @@ def _dataprep_error(e: BaseException) -> BaseException | None:
 
 def _swap_into_place(partial: str, final: str) -> None:
     """Replace ``final`` by ``partial``. Between the two renames ``final`` is absent, never
-    half-written; a rerun after a crash there simply redoes the stage."""
+    half-written; a rerun after a crash there simply redoes the stage.
+
+    On an object store (no folder renames) the old manifest is deleted first, then the old
+    objects; the new objects are renamed into place and the manifest last, so ``final`` never
+    holds a manifest while it holds anything else than what that manifest lists."""
+    if not is_local(final):
+        objects = sorted(m.path for m in FileSystems.match([join(partial, "**")])[0].metadata_list)
+        if FileSystems.exists(join(final, MANIFEST)):
+            FileSystems.delete([join(final, MANIFEST)])
+        remove_tree(final)
+        last = join(partial, MANIFEST)
+        moved = [p for p in objects if p != last]
+        FileSystems.rename(moved, [final + p[len(partial) :] for p in moved])
+        FileSystems.rename([last], [join(final, MANIFEST)])
+        remove_tree(partial)
+        return
     old = final + ".old"
     shutil.rmtree(old, ignore_errors=True)
     if os.path.exists(final):

@@ -497,3 +497,27 @@ def test_tokenize_drops_a_long_document_whose_later_piece_cannot_be_encoded(voca
         got = out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: (x[0], x[4]))
         assert_that(got, equal_to(expected), label="tokens")
         assert_that(out["counts"], equal_to([(("books", "documents"), 4), (("books", "dropped_unencodable"), 1)]), label="counts")
+
+
+def test_write_shards_on_a_non_local_filesystem(written, tmp_path) -> None:
+    """The whole stage with its run folder on an object store (dict-backed ``memfs://``): store,
+    build manifest and vocabulary read from there, shards written there, the old output
+    replaced, no partial or spill object left, and the same bytes as a local run."""
+    from tests.pipelines import memfs  # registers the memfs:// scheme with Beam
+
+    out, m = written
+    root = "memfs://bucket/remote-run"
+    for rel in ("build-manifest.json", "vocab/spm.model", *(
+        os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(os.path.join(out, "documents")) for f in fs
+    )):
+        memfs.FILES[f"{root}/{rel}"] = open(os.path.join(out, rel), "rb").read()
+    stale = f"{root}/shards/parquet/train/shard-00007-of-00009.parquet"
+    memfs.FILES[stale] = b"stale"
+    m2 = write_shards(recipe(), root)
+    assert m2 == m
+    remote = {k[len(root) + 1 :]: v for k, v in memfs.FILES.items() if k.startswith(root + "/")}
+    assert not [k for k in remote if k.startswith(".shards.partial") or ".tmp-" in k] and stale[len(root) + 1 :] not in remote
+    listed = {f"shards/{f['path']}" for s in m["shards"] for f in s["files"].values()} | {"shards/manifest.json"}
+    assert {k for k in remote if k.startswith("shards/")} == listed
+    for rel in listed:
+        assert remote[rel] == open(os.path.join(out, rel), "rb").read(), rel
