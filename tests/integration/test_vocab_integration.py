@@ -1,5 +1,6 @@
-"""Vocabulary over all the shared corpora: zero round-trip failures, single digits, identical
-HF ids on every verified document, per-source bytes per token reported."""
+"""Vocabulary over all the shared corpora, seeded by SentencePiece over the whole sample and chunk
+by chunk (vocab.seeds): zero round-trip failures, single digits, identical HF ids on every verified
+document, per-source bytes per token reported."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ SOURCES = [("books", 0.2), ("code", 0.2), ("wiki", 0.2), ("news", 0.05), ("dialo
 
 
 @pytest.mark.integration
-def test_vocab_over_all_corpora(corpora: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed_chunk_chars", [25_000_000, 500_000], ids=["whole-sample-seeds", "chunk-seeds"])
+def test_vocab_over_all_corpora(corpora: Path, tmp_path: Path, seed_chunk_chars: int) -> None:
     docs = corpus_documents(corpora)
     write_store(tmp_path, docs)
     sources = tuple(SourceSpec(n, "text", ("(store)",), w) for n, w in SOURCES)
-    recipe = Recipe("corpora", 11, sources, vocab=VocabConfig(size=8000, sample_chars=1_500_000))
+    vocab = VocabConfig(size=8000, sample_chars=1_500_000, seed_chunk_chars=seed_chunk_chars)
+    recipe = Recipe("corpora", 11, sources, vocab=vocab)
     manifest = train_vocab(recipe, str(tmp_path), str(tmp_path))
     assert all(s["sampled_documents"] > 0 for s in manifest["sample"]["sources"].values())
+    assert manifest["seeding"].get("chunks", 1) == -(-manifest["sample"]["chars"] // seed_chunk_chars)
     folder = str(tmp_path / "vocab")
     reports = verify_vocab(folder, str(tmp_path), hf=export_hf(folder), max_docs=150, max_chars=1_000_000)
     assert {r.source for r in reports} == {n for n, _ in SOURCES}
