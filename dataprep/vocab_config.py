@@ -70,9 +70,9 @@ class VocabConfig:
             compression; BPE trains faster.
         sample_chars: training-sample budget in characters, shared among sources by their
             ``weight``. Default 100 M characters (the issue's "100 MB sample"): with chunk
-            seeding (``seed_chunk_chars``) unigram training peaks well under 2 GB there
-            (measured, docs/vocab.md); SentencePiece's own whole-sample seeding peaked at about
-            24 bytes per character (2.07 GB for 84 M characters).
+            seeding (``seed_chunk_chars``) unigram training peaks at 1.08-1.12 GB there, BPE at
+            1.21-1.39 GB (measured, docs/vocab.md); SentencePiece's own whole-sample seeding
+            peaked at about 24 bytes per character (2.37-2.54 GB).
         seed_chunk_chars: unigram only: a sample longer than this is seeded chunk by chunk, each
             chunk in its own process (`vocab.seeds`), so the seeding step's memory (the suffix
             array of SentencePiece's seeding) is bounded by the chunk, not the sample. Default

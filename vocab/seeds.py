@@ -1,10 +1,9 @@
 """Seed pieces for unigram training in bounded memory.
 
-SentencePiece's unigram trainer starts EM from "seed" pieces: the ``seed_sentencepiece_size``
-(1 M) substrings of the whole sample with the highest ``count x length``, found with an enhanced
-suffix array (suffix array, left/right bounds and depths, int32 each, plus the text as char32:
-about 20 bytes per character). That step alone makes training peak at about 24 bytes per sample
-character (measured, docs/vocab.md), while EM afterwards needs a few.
+SentencePiece's unigram trainer starts EM from "seed" pieces: up to ``seed_sentencepiece_size``
+(1 M) substrings of the whole sample seen at least twice, ranked by ``count x length``, found with
+a suffix array over the whole sample. That step alone makes training peak at about 24 bytes per
+sample character (measured, docs/vocab.md), while EM afterwards needs far less.
 
 With ``seed_sentencepieces_file`` SentencePiece skips the suffix array and reads the seeds
 (``piece<TAB>count`` lines; its initial score is ``count x length``, as its own seeding). We make

@@ -12,6 +12,7 @@ from dataprep.vocab_config import LOSSLESS, VocabConfig
 def test_defaults_are_palm_like() -> None:
     cfg = VocabConfig()
     assert cfg.size == 256_000 and cfg.model_type == "unigram"
+    assert cfg.sample_chars == 100_000_000 and cfg.seed_chunk_chars == 25_000_000
     assert (cfg.pad_id, cfg.eos_id, cfg.unk_id) == (0, 1, 2)
     assert cfg.control_symbols()[:2] == ("<extra_id_0>", "<extra_id_1>")
     assert cfg.control_symbols()[-3:] == ("[NLU]", "[NLG]", "[S2S]")
