@@ -120,3 +120,14 @@ def test_rename_and_strip_touch_only_their_fields(seeded_vocab: Vocab) -> None:
 def test_seed_chunk_chars_is_validated() -> None:
     with pytest.raises(RecipeError):
         make_recipe(seed_chunk_chars=10)
+
+
+def test_a_failing_seeding_process_is_a_stage_error(tmp_path: Path) -> None:
+    from dataprep.errors import StageError
+    from dataprep.vocab_config import VocabConfig
+    from vocab.seeds import write_seed_file
+    from vocab.train import trainer_options
+
+    options = {**trainer_options(VocabConfig(size=800)), "character_coverage": 5.0}  # SentencePiece refuses it
+    with pytest.raises(StageError, match="seeding chunk 1/1 failed"):
+        write_seed_file(["some text\n"] * 10, options, 1_000_000, str(tmp_path / "seeds.tsv"))
