@@ -12,7 +12,8 @@ Flow (``train_vocab``):
 2. **Sample**: the chosen documents, in (source, hash) order, cut into line-aligned chunks below
    ``max_sentence_length`` bytes (SentencePiece silently skips longer "sentences") and fed whole
    otherwise, so newlines and indentation are learned.
-3. **Train** SentencePiece from that iterator with the lossless options, threads pinned, and
+3. **Train** SentencePiece from that iterator with the lossless options, threads pinned (a unigram
+   sample above ``seed_chunk_chars`` seeded chunk by chunk in bounded memory, `vocab.seeds`), and
    write ``spm.model``, ``spm.vocab`` and ``vocab.json`` atomically, ``vocab.json`` last.
 """
 
@@ -38,8 +39,8 @@ from dataprep.manifest import sha256_file, write_atomic, write_json_atomic
 from dataprep.recipe import Recipe
 from dataprep.store import BUILD_MANIFEST, part_files
 from dataprep.vocab_config import VocabConfig
-from vocab.seeds import NEWLINE_STANDIN, train_seeded
 from vocab.model import MODEL_FILE, SEGMENT_MAX, SEGMENT_MIN, SPACE_ESCAPE, Vocab, escape_space_symbol, quantize_scores
+from vocab.seeds import NEWLINE_STANDIN, train_seeded
 
 VOCAB_DIR = "vocab"
 VOCAB_FILE = "spm.vocab"
@@ -377,7 +378,17 @@ def train_model(
     options = trainer_options(cfg)
     if cfg.model_type == "unigram" and sum(len(s) for s in sentences) > cfg.seed_chunk_chars:
         pool = sentences if isinstance(sentences, list) else list(sentences)
-        proto, stats = train_seeded(pool, options, cfg.seed_chunk_chars, _train, progress)
+        try:
+            proto, stats = train_seeded(pool, options, cfg.seed_chunk_chars, _train, progress)
+        except RecipeError as e:
+            # Chunk seeds keep fewer rare pieces than whole-sample ones (docs/vocab.md).
+            raise RecipeError(
+                e.key,
+                e.expected,
+                e.found,
+                hint=f"{e.hint}; or set vocab.seed_chunk_chars above vocab.sample_chars: SentencePiece's "
+                "whole-sample seeds keep more rare pieces (at about 24 bytes of memory per sample character)",
+            ) from None
         if seeding is not None:
             seeding.update(stats)
         return proto

@@ -131,3 +131,10 @@ def test_a_failing_seeding_process_is_a_stage_error(tmp_path: Path) -> None:
     options = {**trainer_options(VocabConfig(size=800)), "character_coverage": 5.0}  # SentencePiece refuses it
     with pytest.raises(StageError, match="seeding chunk 1/1 failed"):
         write_seed_file(["some text\n"] * 10, options, 1_000_000, str(tmp_path / "seeds.tsv"))
+
+
+def test_too_large_a_size_names_the_whole_sample_alternative(small_store: Path, tmp_path: Path) -> None:
+    with pytest.raises(RecipeError) as info:
+        train_vocab(make_recipe(size=50_000, seed_chunk_chars=CHUNK), str(tmp_path), str(small_store))
+    assert info.value.key == "vocab.size" and "at most" in str(info.value)
+    assert "seed_chunk_chars above vocab.sample_chars" in str(info.value)
