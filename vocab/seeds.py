@@ -53,12 +53,12 @@ SEED_FILE_FIELD = 54  # TrainerSpec.seed_sentencepieces_file
 SEED_SIZE_FIELD = 14  # TrainerSpec.seed_sentencepiece_size
 MAX_SENTENCE_FIELD = 18  # TrainerSpec.max_sentence_length
 # The seed file is read line by line, so a piece cannot hold "\n" there, yet pieces such as
-# ".\n\n" and "):\n" are among the most frequent (125 of 8,000 pieces on the shared corpora).
+# ".\n\n" and "):\n" are among the most frequent (124 of 8,000 pieces on the shared corpora).
 # Seeded training therefore sees every "\n" as this stand-in, which SentencePiece treats exactly
 # alike (both have Unicode script Common, neither is a digit, space or boundary), and the model's
 # pieces are renamed back afterwards. A noncharacter (never interchanged): the sample drops any.
 # It is 3 UTF-8 bytes where "\n" is 1, so seeded runs allow sentences 3x max_sentence_length
-# bytes: SentencePiece silently skips longer ones (measured: without this, code-heavy chunks lost
+# bytes: SentencePiece silently skips longer ones (measured: without this, seeding runs lost
 # a fifth of their seed pieces).
 NEWLINE_STANDIN = "\ufdd0"
 STANDIN_GROWTH = 3
