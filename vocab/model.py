@@ -330,6 +330,15 @@ def lossless_problems(summary: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _raise_unencodable(prepared: Sequence[str]) -> None:
+    """After SentencePiece refused a batch: raise `UnencodableTextError` for the first text that
+    cannot be encoded (pybind11 cannot turn a str holding a lone surrogate into UTF-8)."""
+    for i, t in enumerate(prepared):
+        found = unencodable_reason(t)
+        if found is not None:
+            raise UnencodableTextError(i, *found) from None
+
+
 def _join_arrays(arrays: Sequence[np.ndarray]) -> np.ndarray:
     """The segments' ids of one text as one int32 array (no segment: an empty array)."""
     if len(arrays) == 1:
@@ -509,11 +518,7 @@ class Vocab:
                 k += len(seg)
             return out
         except (RuntimeError, UnicodeEncodeError, TypeError):
-            # pybind11 cannot turn a str holding a lone surrogate into UTF-8; find which one.
-            for i, t in enumerate(prepared):
-                found = unencodable_reason(t)
-                if found is not None:
-                    raise UnencodableTextError(i, *found) from None
+            _raise_unencodable(prepared)
             raise
 
     def encode_arrays(self, texts: Sequence[str], num_threads: int = 1) -> list[np.ndarray]:
@@ -544,10 +549,7 @@ class Vocab:
                 for t in prepared
             ]
         except (RuntimeError, UnicodeEncodeError, TypeError):
-            for i, t in enumerate(prepared):
-                found = unencodable_reason(t)
-                if found is not None:
-                    raise UnencodableTextError(i, *found) from None
+            _raise_unencodable(prepared)
             raise
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
