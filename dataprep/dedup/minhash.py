@@ -116,10 +116,11 @@ def _token_hashes(data: bytes, with_starts: bool = False) -> Any:
     if not data:
         return (empty, np.empty(0, dtype=np.int64)) if with_starts else empty
     b = np.frombuffer(data, dtype=np.uint8)
-    word = np.take(_WORD_BYTE, b)  # 1.5x faster than fancy indexing
-    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    # Token starts (+1) and ends (-1) alternate, so one scan finds both.
-    bounds = np.flatnonzero(edges)
+    padded = np.zeros(b.size + 2, dtype=bool)
+    padded[1:-1] = np.take(_WORD_BYTE, b)  # faster than fancy indexing or take(out=)
+    # Token starts and ends alternate, so one scan of the class changes finds both; a boolean
+    # array, because np.flatnonzero is 7x slower on an int8 diff (3.4 ms per MB against 0.47).
+    bounds = np.flatnonzero(padded[1:] != padded[:-1])
     if bounds.size == 0:
         empty_starts = np.empty(0, dtype=np.int64)
         return (empty, empty_starts) if with_starts else empty
