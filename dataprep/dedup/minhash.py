@@ -35,7 +35,6 @@ import functools
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import xxhash
 
 from dataprep.dedup.config import DedupSettings
 

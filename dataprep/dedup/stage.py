@@ -22,7 +22,7 @@ import numpy as np
 from dataprep.dedup.components import BAND_ROW, Node, keeper_key
 from dataprep.dedup.config import StageSettings
 from dataprep.dedup.exact import exact_key
-from dataprep.dedup.minhash import band_hashes, signatures
+from dataprep.dedup.minhash import band_hashes, is_empty_signature, signatures
 from dataprep.dedup.verify import is_duplicate, pair_metric, similarity
 from dataprep.records import Document, Dropped
 
@@ -98,11 +98,10 @@ def near_band_rows(docs: Sequence[Document], stage: StageSettings) -> tuple[dict
             groups.setdefault(s, []).append(i)
     for s, idx in groups.items():
         sigs = signatures([docs[i].text for i in idx], s)
-        empty = (sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
         keys = band_hashes(sigs, s.bands, s.rows)
-        for i, no_shingle, k in zip(idx, empty, keys):
+        for i, sig, k in zip(idx, sigs, keys):
             doc = docs[i]
-            if no_shingle:
+            if is_empty_signature(sig):
                 counts.append((("sources", doc.source, "no_shingles"), 1))
                 continue
             r = np.empty(len(k), BAND_ROW)
