@@ -439,9 +439,9 @@ def test_spill_and_shards_on_a_non_local_filesystem(vocab_dir, tmp_path) -> None
 
     write_store(str(tmp_path), corpus())
     parts = sorted(str(p) for p in tmp_path.glob("documents/*/part-*.parquet"))
-    _stage_on(vocab_dir, parts, "memfs://bucket/run/.shards.partial/spill", "memfs://bucket/run/.shards.partial")
+    _stage_on(vocab_dir, parts, "memfs://bucket/transforms-run/.shards.partial/spill", "memfs://bucket/transforms-run/.shards.partial")
     _stage_on(vocab_dir, parts, str(tmp_path / "local" / "spill"), str(tmp_path / "local"))
-    prefix = "memfs://bucket/run/.shards.partial/"
+    prefix = "memfs://bucket/transforms-run/.shards.partial/"
     remote = {k[len(prefix):]: v for k, v in memfs.FILES.items() if k.startswith(prefix)}
     spilled = {k.rsplit(".", 1)[1] for k in remote if k.startswith("spill/")}
     assert spilled == {"tokens", "pieces", "copies"}
