@@ -40,7 +40,7 @@ from dataprep.records import Document, Dropped, Pending, Rejected
 from dataprep.sources import ReadContext, reader_module
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes, part_name
 from pipelines.counting import COUNTS, CountingDoFn
-from pipelines.fs import BeamFileSystem, join, remove_tree, write_bytes_atomic
+from pipelines.fs import BeamFileSystem, join, read_bytes, remove_tree, write_bytes_atomic
 from pipelines.runner import make_pipeline, pipeline_options
 
 log = logging.getLogger(__name__)
@@ -525,8 +525,7 @@ def read_build_manifest(out_dir: str) -> dict[str, Any]:
     path = join(out_dir, BUILD_MANIFEST)
     if not FileSystems.exists(path):
         raise FormatError(f"{path}: no build manifest (the build has not completed)")
-    with FileSystems.open(path) as f:
-        data = json.loads(f.read().decode("utf-8"))
+    data = json.loads(read_bytes(path).decode("utf-8"))
     if data.get("format") != BUILD_FORMAT:
         raise FormatError(f"{path}: expected format '{BUILD_FORMAT}', found {data.get('format')!r}")
     return data

@@ -32,10 +32,8 @@ class BeamFileSystem:
         return sorted(FileInfo(m.path, m.size_in_bytes) for m in results)
 
     def open(self, path: str) -> BinaryIO:
-        if is_local(path):
-            return _local.open(path)
         # Decompression is ours (dataprep.fs.open_decompressed), so open raw bytes.
-        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        return _local.open(path) if is_local(path) else open_file(path)
 
     def is_dir(self, path: str) -> bool:
         if is_local(path):
@@ -57,6 +55,27 @@ class BeamFileSystem:
         return _local.link_target_inside(root, path) if is_local(root) else True
 
 
+def create_file(path: str) -> BinaryIO:
+    """A new file for writing at ``path`` on any Beam filesystem (local folders are created)."""
+    if is_local(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return open(path, "wb")
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def open_file(path: str) -> BinaryIO:
+    """An existing file for reading, raw bytes (seekable), on any Beam filesystem."""
+    if is_local(path):
+        return open(path, "rb")
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def read_bytes(path: str) -> bytes:
+    """The content of a file on any Beam filesystem."""
+    with open_file(path) as f:
+        return f.read()
+
+
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` on any Beam filesystem: a temporary name, then a rename, so a
     reader never sees a partial file under the final name. Rewriting identical bytes is safe
@@ -66,7 +85,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         return
     directory, name = posixpath.split(path)
     tmp = f"{directory}/.tmp-{name}"
-    with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with create_file(tmp) as f:
         f.write(data)
     if FileSystems.exists(path):
         FileSystems.delete([path])

@@ -34,12 +34,11 @@ import sys
 import time
 import uuid
 from collections import Counter
-from typing import Any, BinaryIO, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.combiners import ToList
 from apache_beam.transforms.window import GlobalWindow
@@ -91,7 +90,7 @@ from dataprep.shards.packing import Packed, text_pieces
 from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 from pipelines.counting import COUNTS, CountingDoFn
-from pipelines.fs import BeamFileSystem, is_local, join, remove_tree, write_bytes_atomic
+from pipelines.fs import BeamFileSystem, create_file, is_local, join, open_file, read_bytes, remove_tree, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -397,21 +396,6 @@ class _TokenizeFn(CountingDoFn):
             np.concatenate(cols["offsets"]).astype(np.int64),
         )
         return PieceRef(source, batch.base, batch.doc_base, batch.lengths, dump_blob(self.pieces, batch))
-
-
-def create_file(path: str) -> BinaryIO:
-    """A new file for writing at ``path`` on any Beam filesystem (local folders are created)."""
-    if is_local(path):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return open(path, "wb")
-    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
-def open_file(path: str) -> BinaryIO:
-    """An existing file for reading (seekable) on any Beam filesystem."""
-    if is_local(path):
-        return open(path, "rb")
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 class _EmitCopiesFn(beam.DoFn):
@@ -802,12 +786,6 @@ def store_parts(out_dir: str, names: Sequence[str]) -> list[str]:
 
 def _part_rows(path: str) -> int:
     return pq.ParquetFile(path if is_local(path) else open_file(path)).metadata.num_rows
-
-
-def read_bytes(path: str) -> bytes:
-    """The content of a file on any Beam filesystem."""
-    with open_file(path) as f:
-        return f.read()
 
 
 def _read_build_manifest(out_dir: str) -> dict[str, Any]:
