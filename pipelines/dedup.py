@@ -173,6 +173,15 @@ class _BatchFn(CountingDoFn):
         yield from super().finish_bundle()
 
 
+def _split_by_partition(rows: np.ndarray, part: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """The rows of each partition (``part[i]`` is row i's), in partition order, row order kept."""
+    order = np.argsort(part, kind="stable")
+    part, rows = part[order], rows[order]
+    cuts = np.flatnonzero(np.diff(part)) + 1
+    for start, chunk in zip(np.concatenate([[0], cuts]), np.split(rows, cuts)):
+        yield int(part[start]), chunk
+
+
 def _by_partition(items: Iterable[tuple[int, Any]]) -> list[tuple[int, list]]:
     """``(partition, item)`` pairs gathered per partition, in partition order."""
     parts: dict[int, list] = {}
@@ -270,13 +279,8 @@ class _BandRowsFn(_BatchFn):
         for path, n in counts:
             self.count(path, n)
         for scope, scope_rows in rows.items():
-            part = _partition(scope_rows["band"], n_parts)
-            order = np.argsort(part, kind="stable")
-            part, scope_rows = part[order], scope_rows[order]
-            cuts = np.flatnonzero(np.diff(part)) + 1
-            for chunk in np.split(np.arange(len(part)), cuts):
-                q = int(part[chunk[0]])
-                yield beam.pvalue.TaggedOutput(f"bands{q % BAND_GROUPS}", ((scope, q), scope_rows[chunk].tobytes()))
+            for q, chunk in _split_by_partition(scope_rows, _partition(scope_rows["band"], n_parts)):
+                yield beam.pvalue.TaggedOutput(f"bands{q % BAND_GROUPS}", ((scope, q), chunk.tobytes()))
         nodes = ((node_of(d), d) for d in batch)
         for q, items in _by_partition((node_partition(node, n_parts), (node, d)) for node, d in nodes):
             yield q, pack_items(items)
@@ -300,12 +304,8 @@ class _BucketEdgesFn(CountingDoFn):
         # edges by their first node to keep each once.
         raw = np.frombuffer(np.ascontiguousarray(edges["a"]).tobytes(), dtype=np.uint8).reshape(len(edges), NODE_BYTES)
         head = np.ascontiguousarray(raw[:, 4:12]).view(">u8").ravel()  # the id hash's first 8 bytes
-        part = _partition(head, self.settings.partitions)
-        order = np.argsort(part, kind="stable")
-        part, edges = part[order], edges[order]
-        cuts = np.flatnonzero(np.diff(part)) + 1
-        for chunk in np.split(np.arange(len(part)), cuts):
-            yield int(part[chunk[0]]), edges[chunk].tobytes()
+        for q, chunk in _split_by_partition(edges, _partition(head, self.settings.partitions)):
+            yield q, chunk.tobytes()
 
 
 def _distinct_edges(kv: tuple) -> Iterator[tuple[bytes, bytes]]:
