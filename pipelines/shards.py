@@ -74,7 +74,6 @@ from dataprep.shards.batches import (
     PieceBatch,
     PieceRef,
     concat_copies,
-    flatten_with_eos,
     shard_copies,
     shuffle_and_pack,
 )
@@ -291,7 +290,6 @@ class _TokenizeFn(CountingDoFn):
     def setup(self) -> None:
         tune_malloc()
         self.vocab = load_vocab(self.vocab_path)
-        self.eos_id = self.vocab.eos_id
         self.dtype = token_dtype(self.vocab.size)
         self.tokens_counter = beam.metrics.Metrics.counter("shards", "tokens")
 
@@ -314,10 +312,11 @@ class _TokenizeFn(CountingDoFn):
         yield from super().finish_bundle()
 
     def _encode(self, source: str, chunk: list[tuple[Document, list[tuple[int, int]]]], cols: dict[str, list]) -> None:
-        """Encode a chunk of documents (always through `Vocab.encode_arrays`: the same segments
+        """Encode a chunk of documents (always through `Vocab.encode_stream`: the same segments
         and ids as `Vocab.encode`, whose segmentation of long texts is what makes shard ids
-        equal the exported tokenizer's, as int32 arrays straight from SentencePiece's buffers),
-        spill the tokens, add the pieces to ``cols``. A document that
+        equal the exported tokenizer's, each piece followed by end-of-document, as one int32
+        stream joined from SentencePiece's buffers), spill the tokens, add the pieces to
+        ``cols``. A document that
         cannot be encoded losslessly (text holding U+10FFFF, see vocab.model) is counted as
         dropped and the rest of the chunk encoded again."""
         from vocab.model import UnencodableTextError
@@ -325,7 +324,7 @@ class _TokenizeFn(CountingDoFn):
         while chunk:
             texts = [doc.text[a:b] for doc, ranges in chunk for a, b in ranges]
             try:
-                arrays = self.vocab.encode_arrays(texts)
+                tokens, lengths = self.vocab.encode_stream(texts)
                 break
             except UnencodableTextError as e:
                 owner = [j for j, (_, ranges) in enumerate(chunk) for _ in ranges]
@@ -333,9 +332,7 @@ class _TokenizeFn(CountingDoFn):
                 del chunk[owner[e.index]]
         else:
             return
-        tokens, lengths = flatten_with_eos(arrays, self.eos_id, self.dtype)
-        del arrays
-        offset = self.spill.append(tokens)
+        offset = self.spill.append(tokens.astype(self.dtype, copy=False))
         cols["lengths"].append(lengths)
         cols["offsets"].append(offset + np.cumsum(lengths) - lengths)
         self.tokens_counter.inc(len(tokens))

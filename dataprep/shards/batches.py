@@ -81,25 +81,6 @@ class CopyBatch(NamedTuple):
     offsets: np.ndarray | None
 
 
-def flatten_with_eos(token_arrays: Sequence[Sequence[int]], eos_id: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(flat tokens, lengths) of ``token_arrays`` with end-of-document appended to each, as
-    ``dtype``: one preallocated array, each piece copied (and converted) in C.
-
-    >>> t, n = flatten_with_eos([np.array([5, 6]), np.array([7])], 1, np.dtype(np.uint16))
-    >>> t.tolist(), n.tolist()
-    ([5, 6, 1, 7, 1], [3, 2])
-    """
-    lengths = np.fromiter((len(a) + 1 for a in token_arrays), dtype=np.int64, count=len(token_arrays))
-    ends = np.cumsum(lengths)
-    tokens = np.empty(int(ends[-1]) if len(ends) else 0, dtype=dtype)
-    start = 0
-    for ids, end in zip(token_arrays, ends.tolist()):
-        tokens[start : end - 1] = ids
-        start = end
-    tokens[ends - 1] = eos_id
-    return tokens, lengths
-
-
 def shard_copies(batch: PieceBatch, plan: MixturePlan) -> Iterator[tuple[tuple[str, int], CopyBatch]]:
     """The copies the plan gives the batch's pieces, grouped by (split, shard index).
 

@@ -135,9 +135,11 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> Non
     assert len(text) > 4 * SEGMENT_MIN
     doc = Document("books/long#0", "books", text, {})
     expected = vocab.encode([text])[0] + [vocab.eos_id]
-    # The stage encodes through encode_arrays: the same segments and ids as encode, long or not.
+    # The stage encodes through encode_stream: the same segments and ids as encode, long or not.
     mixed = [text, "", "short text", text[: SEGMENT_MIN + 1], " " * (SEGMENT_MIN * 2)]
-    assert [a.tolist() for a in vocab.encode_arrays(mixed)] == vocab.encode(mixed)
+    tokens, lengths = vocab.encode_stream(mixed)
+    assert tokens.tolist() == [i for ids in vocab.encode(mixed) for i in ids + [vocab.eos_id]]
+    assert lengths.tolist() == [len(ids) + 1 for ids in vocab.encode(mixed)]
     assert [a.tolist() for a in vocab.encode_arrays(mixed, num_threads=2)] == vocab.encode(mixed)
     with BeamTestPipeline() as p:
         out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path))

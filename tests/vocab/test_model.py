@@ -109,6 +109,49 @@ def test_batch_threads_and_arrays_agree(small_vocab: Vocab) -> None:
     assert small_vocab.encode([]) == [] and small_vocab.encode_arrays([]) == []
 
 
+def test_encode_stream_is_encode_with_eos(small_vocab: Vocab) -> None:
+    texts = [*CASES, "", "x" * 5000, "word " * 900, "a\n\n" * 700]
+    ids = small_vocab.encode(texts)
+    tokens, lengths = small_vocab.encode_stream(texts)
+    assert tokens.dtype == np.int32 and lengths.dtype == np.int64
+    assert tokens.tolist() == [i for one in ids for i in [*one, small_vocab.eos_id]]
+    assert lengths.tolist() == [len(one) + 1 for one in ids]
+    empty = small_vocab.encode_stream([])
+    assert len(empty[0]) == 0 and len(empty[1]) == 0
+
+
+def test_encode_stream_refuses_unencodable_text_by_index(small_vocab: Vocab) -> None:
+    with pytest.raises(UnencodableTextError) as e:
+        small_vocab.encode_stream(["fine", "bad \ud800 here"])
+    assert e.value.index == 1 and e.value.position == 4
+
+
+def test_buffer_encoder_direct_call_and_fallback(small_vocab: Vocab) -> None:
+    """The direct C++ call is used where this SentencePiece has it, and gives the public ids;
+    a processor without it (or with another argument order) gets the public call."""
+    from vocab.model import _PROBE_TEXT, _buffer_encoder
+
+    sp = small_vocab.processor
+    enc = _buffer_encoder(sp)
+    expected = sp.encode(_PROBE_TEXT, out_type="numpy")
+    assert np.array_equal(np.frombuffer(enc(_PROBE_TEXT), np.int32), expected)
+    if hasattr(getattr(sp, "_processor", None), "_EncodeAsBuffer"):
+        assert enc.__name__ == "fast"
+
+    class Public:
+        def encode(self, text, out_type):
+            return sp.encode(text, out_type=out_type)
+
+    class Swapped(Public):
+        class _processor:
+            @staticmethod
+            def _EncodeAsBuffer(text, *args):
+                return sp.encode(text[::-1], out_type="numpy")
+
+    assert _buffer_encoder(Public()).__name__ == "public"
+    assert _buffer_encoder(Swapped()).__name__ == "public"
+
+
 def test_pickle_round_trip(small_vocab: Vocab) -> None:
     copy = pickle.loads(pickle.dumps(small_vocab))
     assert copy.fingerprint == small_vocab.fingerprint

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dataprep.mixing import SourceUnits, base_hash, make_plan, shard_of, shuffle_key, validation_mask
-from dataprep.shards.batches import flatten_with_eos, shard_copies, shuffle_and_pack
+from dataprep.shards.batches import shard_copies, shuffle_and_pack
 from dataprep.shards.spill import SpillWriter, read_segments
 from tests.dataprep.shards.helpers import piece_batch, piece_tokens
 
@@ -25,12 +25,6 @@ def batch(path, source: str, n: int, seed: int = 0):
 
 def open_local(path):
     return open(path, "rb")
-
-
-def test_flatten_with_eos_appends_and_keeps_order() -> None:
-    lists = [[5, 6, 7], [], [9]]
-    tokens, lengths = flatten_with_eos([list(x) for x in lists], EOS, np.dtype(np.uint16))
-    assert tokens.dtype == np.uint16 and tokens.tolist() == [5, 6, 7, EOS, EOS, 9, EOS] and lengths.tolist() == [4, 1, 2]
 
 
 def test_spill_writer_offsets_and_read_segments_coalesce(tmp_path) -> None:
