@@ -5,8 +5,9 @@
 
 For each corpus size it writes a document store from the shared corpora (Wikipedia summaries in
 three languages, news, books, chat conversations; size N holds every document N times under new
-ids; part files hold at most 64 documents and 4 M characters, so row groups are the same size at
-every corpus size), trains one small vocabulary, then measures, each in a fresh child process so
+ids; row groups hold at most 64 documents and 4 M characters, so they are the same size at every
+corpus size, and part files at most 10,000 documents, as ``dataprep build`` writes them), trains
+one small vocabulary, then measures, each in a fresh child process so
 peak memory (max RSS) is the process's own:
 
 - ``reference``: a plain loop reading the same store row group by row group and calling the same
@@ -71,18 +72,21 @@ def corpus_documents(corpora: Path) -> dict[str, list[tuple[str, str]]]:
 def write_store(out_dir: Path, docs: dict[str, list[tuple[str, str]]], copies: int) -> int:
     """Write ``docs`` (each ``copies`` times, under distinct ids) as a document store; returns
     the number of characters written."""
+    import pyarrow.parquet as pq
+
     from dataprep.manifest import write_json_atomic
     from dataprep.records import Document
-    from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, parquet_bytes
+    from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, SCHEMA, documents_to_table
 
     chars = 0
     for source, items in docs.items():
         rows = [Document(f"{i}~{c}", source, t, {}) for c in range(copies) for i, t in items]
         rows.sort(key=lambda d: d.id)
         chars += sum(len(d.text) for d in rows)
-        # At most 64 documents and 4 M characters per part file (one row group): row groups, and
-        # so a reader's memory, stay the same size at every corpus size. (By count alone, the
-        # four copies of each book at size 4 shared one 110 M-character row group.)
+        # Row groups of at most 64 documents and 4 M characters: row groups, and so a reader's
+        # memory, stay the same size at every corpus size (by count alone, the four copies of
+        # each book at size 4 shared one 110 M-character row group). Part files of at most
+        # 10,000 documents, as `dataprep build` writes them (build.parquet_rows_per_part).
         groups: list[list] = [[]]
         chars_in = 0
         for d in rows:
@@ -91,10 +95,17 @@ def write_store(out_dir: Path, docs: dict[str, list[tuple[str, str]]], copies: i
                 chars_in = 0
             groups[-1].append(d)
             chars_in += len(d.text)
-        for k, group in enumerate(groups):
-            path = out_dir / "documents" / source / f"part-{k:05d}-of-{len(groups):05d}.parquet"
+        files: list[list[list]] = [[]]
+        for group in groups:
+            if files[-1] and sum(map(len, files[-1])) + len(group) > 10_000:
+                files.append([])
+            files[-1].append(group)
+        for k, file_groups in enumerate(files):
+            path = out_dir / "documents" / source / f"part-{k:05d}-of-{len(files):05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(parquet_bytes(group))
+            with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
+                for group in file_groups:
+                    writer.write_table(documents_to_table(group))
     write_json_atomic(str(out_dir / BUILD_MANIFEST), {"format": BUILD_FORMAT, "fingerprint": f"bench-x{copies}"})
     return chars
 
