@@ -111,8 +111,11 @@ def test_killed_run_resumes_to_identical_output(palm_run, tmp_path) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial = run_dir / ".shards.partial"
     deadline = time.time() + 120
-    while not any(partial.glob("parquet/*/*.parquet")) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+    # Kill once the stage has written its first file (a spill file, as tokenizing starts): the
+    # rest of the stage (tokenize, plan, pack, write) is left, so the kill lands midway even on
+    # a fast machine (waiting for the first shard instead raced the end of the run).
+    while not any(p.is_file() for p in partial.rglob("*")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
     killed = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
