@@ -8,24 +8,29 @@ document; per-source and per-split totals equal to the manifest's; and a sample 
 cut back out of the stream and decoded, equal to the store's text exactly.
 
 The vocabulary is passed in (anything with ``size``, ``eos_id``, ``fingerprint`` and
-``decode(ids)``) so this module stays free of ``vocab`` and Beam.
+``decode(ids)``) so this module stays free of ``vocab`` and Beam. Every file (manifest, shards,
+store parts) is read through a `dataprep.fs.FileSystem` (local by default), so an output on
+any Beam filesystem (gs://, s3://, ...) verifies with ``pipelines.fs.BeamFileSystem()``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import posixpath
 from collections import Counter
 from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
 from dataprep.errors import FormatError
-from dataprep.manifest import read_manifest, sha256_file
+from dataprep.fs import FileSystem, LocalFileSystem
 from dataprep.shards.formats import SHARDS_FORMAT, Stream, read_index, read_megatron, read_parquet_shard
 from dataprep.shards.packing import pack_flat
-from dataprep.store import part_files
 
 SHARDS_DIR = "shards"
 MANIFEST = "manifest.json"
@@ -40,19 +45,91 @@ class Check(NamedTuple):
     detail: str
 
 
-def load(out_dir: str) -> dict[str, Any]:
-    """The shards manifest of ``out_dir`` (`FormatError` if the stage has not completed)."""
-    return read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+def join_path(base: str, *parts: str) -> str:
+    """Join path parts below ``base``: with ``/`` for URLs (``gs://b/run`` -> ``gs://b/run/shards``,
+    the same rule as ``pipelines.fs.is_local``), with `os.path.join` for local paths."""
+    return posixpath.join(base, *parts) if "://" in base else os.path.join(base, *parts)
 
 
-def read_stream(shards_dir: str, shard: dict[str, Any]) -> Stream:
-    """A shard's token stream, from its Parquet file when written, else from Megatron."""
+def _exists(fs: FileSystem, path: str) -> bool:
+    try:
+        return bool(fs.match(path))
+    except OSError:  # Beam's filesystems raise BeamIOError (an OSError) on a failed match
+        return False
+
+
+def read_file(fs: FileSystem, path: str) -> bytes | None:
+    """The whole content of ``path`` read through ``fs``, or None when there is no such file.
+
+    Raises:
+        FormatError: the file exists but cannot be read (the error names it).
+    """
+    try:
+        with fs.open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # Beam's filesystems raise their own types (BeamIOError, NotFound, ...)
+        if not _exists(fs, path):
+            return None
+        raise FormatError(f"{path}: unreadable: {e}") from None
+
+
+def _require(fs: FileSystem, path: str) -> bytes:
+    data = read_file(fs, path)
+    if data is None:
+        raise FormatError(f"{path}: missing")
+    return data
+
+
+def load(out_dir: str, fs: FileSystem | None = None) -> dict[str, Any]:
+    """The shards manifest of ``out_dir`` (any filesystem ``fs`` serves; default local).
+
+    Raises:
+        FormatError: the stage has not completed (no manifest), or the manifest is unreadable or
+            of another format.
+    """
+    fs = fs or LocalFileSystem()
+    path = join_path(out_dir, SHARDS_DIR, MANIFEST)
+    data = read_file(fs, path)
+    if data is None:
+        raise FormatError(f"{path}: no manifest (the stage has not completed here)")
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"{path}: unreadable manifest: {e}") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != SHARDS_FORMAT:
+        raise FormatError(f"{path}: expected format '{SHARDS_FORMAT}', found {found!r}")
+    return manifest
+
+
+def _decode_stream(shards_dir: str, shard: dict[str, Any], blobs: dict[str, bytes]) -> Stream:
+    """A shard's token stream from its files' bytes (``blobs`` by file kind): from the Parquet
+    file when written, else from Megatron."""
     files = shard["files"]
     if "parquet" in files:
-        return read_parquet_shard(os.path.join(shards_dir, files["parquet"]["path"]))
+        return read_parquet_shard(blobs["parquet"], name=join_path(shards_dir, files["parquet"]["path"]))
+    return _decode_megatron(shards_dir, shard, blobs)
+
+
+def _decode_megatron(shards_dir: str, shard: dict[str, Any], blobs: dict[str, bytes]) -> Stream:
+    files = shard["files"]
     return read_megatron(
-        os.path.join(shards_dir, files["megatron_bin"]["path"]), os.path.join(shards_dir, files["megatron_idx"]["path"])
+        blobs["megatron_bin"],
+        blobs["megatron_idx"],
+        bin_name=join_path(shards_dir, files["megatron_bin"]["path"]),
+        idx_name=join_path(shards_dir, files["megatron_idx"]["path"]),
     )
+
+
+def read_stream(shards_dir: str, shard: dict[str, Any], fs: FileSystem | None = None) -> Stream:
+    """A shard's token stream, from its Parquet file when written, else from Megatron, read
+    through ``fs`` (default local). `FormatError` when a file is missing or unreadable."""
+    fs = fs or LocalFileSystem()
+    kinds = ["parquet"] if "parquet" in shard["files"] else ["megatron_bin", "megatron_idx"]
+    blobs = {k: _require(fs, join_path(shards_dir, shard["files"][k]["path"])) for k in kinds}
+    return _decode_stream(shards_dir, shard, blobs)
 
 
 def _check_lengths(stream: Stream, sequence_length: int, last_sequence: str) -> str | None:
@@ -71,24 +148,37 @@ def _check_lengths(stream: Stream, sequence_length: int, last_sequence: str) -> 
 
 
 def _check_shard(
-    shards_dir: str, shard: dict[str, Any], manifest: dict[str, Any], vocab_size: int, eos_id: int
+    fs: FileSystem, shards_dir: str, shard: dict[str, Any], manifest: dict[str, Any], vocab_size: int, eos_id: int
 ) -> tuple[list[str], Stream | None, Any]:
     """Problems found in one shard, its stream and its document index."""
     problems: list[str] = []
+    # Each file is read once, whole: its size and checksum come from these bytes and the readers
+    # decode the same bytes, so a shard on an object store is downloaded once, not twice. Peak
+    # memory is one shard's files (~3 bytes per token: 2 of uint16 .bin, ~1 of Parquet) on top of
+    # its decoded int32 streams (4 bytes per token each), which the checks hold anyway.
+    blobs: dict[str, bytes] = {}
     for kind, f in shard["files"].items():
-        path = os.path.join(shards_dir, f["path"])
-        if not os.path.exists(path):
+        try:
+            data = read_file(fs, join_path(shards_dir, f["path"]))
+        except FormatError as e:
+            problems.append(str(e))
+            continue
+        if data is None:
             problems.append(f"{f['path']}: missing")
-        elif os.path.getsize(path) != f["bytes"] or sha256_file(path) != f["sha256"]:
+        elif len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
             problems.append(f"{f['path']}: checksum differs from the manifest")
+        else:
+            blobs[kind] = data
     if problems:
         return problems, None, None
     cfg = manifest["config"]
     try:
-        stream = read_stream(shards_dir, shard)
-        index = read_index(os.path.join(shards_dir, shard["files"]["index"]["path"]))
+        stream = _decode_stream(shards_dir, shard, blobs)
+        index = read_index(blobs["index"], name=join_path(shards_dir, shard["files"]["index"]["path"]))
+        mega = _decode_megatron(shards_dir, shard, blobs) if "megatron_bin" in blobs and "parquet" in blobs else None
     except FormatError as e:
         return [str(e)], None, None
+    del blobs
     name = shard["name"] + f" ({shard['split']})"
     if len(stream.lengths) != shard["sequences"] or len(stream.tokens) != shard["tokens"]:
         problems.append(f"{name}: {len(stream.lengths)} sequences / {len(stream.tokens)} tokens, manifest says {shard['sequences']} / {shard['tokens']}")
@@ -100,11 +190,7 @@ def _check_shard(
     if cfg["segment_ids"] and "parquet" in shard["files"]:
         if stream.segment_ids is None or len(stream.segment_ids) != len(stream.tokens):
             problems.append(f"{name}: segment_ids missing or of the wrong length")
-    if "megatron_bin" in shard["files"] and "parquet" in shard["files"]:
-        mega = read_megatron(
-            os.path.join(shards_dir, shard["files"]["megatron_bin"]["path"]),
-            os.path.join(shards_dir, shard["files"]["megatron_idx"]["path"]),
-        )
+    if mega is not None:
         if not (np.array_equal(mega.tokens, stream.tokens) and np.array_equal(mega.lengths, stream.lengths)):
             problems.append(f"{name}: Megatron .bin/.idx and Parquet hold different tokens")
     offsets = index.column("offset").to_numpy()
@@ -135,26 +221,49 @@ def _check_shard(
     return problems, stream, index
 
 
-def _lookup_texts(store_dir: str, wanted: dict[str, set[str]]) -> dict[str, str]:
-    """Texts of the given document ids, read from the store (only the needed rows)."""
+def _store_parts(fs: FileSystem, base: str, source: str) -> list[str]:
+    """Part files of one source of the store whose documents folder is ``base``, sorted."""
+    try:
+        return sorted(f.path for f in fs.match(join_path(base, source, "part-*.parquet")))
+    except OSError:  # Beam's filesystems raise BeamIOError when nothing matches
+        return []
+
+
+def _lookup_texts(fs: FileSystem, store_dir: str, wanted: dict[str, set[str]]) -> dict[str, str]:
+    """Texts of the given document ids, read from the store through ``fs`` (only the needed
+    rows). `FormatError` when there is no store at ``store_dir`` or a part is unreadable."""
+    base = join_path(store_dir, "documents")
+    parts = {source: _store_parts(fs, base, source) for source in sorted(wanted)}
+    if wanted and not any(parts.values()) and next(iter(fs.walk(base)), None) is None:
+        raise FormatError(f"{store_dir}: no document store (expected {base}/<source>/part-*.parquet)")
     out: dict[str, str] = {}
-    for source, ids in wanted.items():
-        for path in part_files(store_dir, [source]):
-            # Parts are sorted by id, so row-group statistics skip most of the file.
-            hit = pq.read_table(path, columns=["id", "text"], filters=[("id", "in", sorted(ids))]).to_pydict()
+    for source, paths in parts.items():
+        for path in paths:
+            # Parts are sorted by id, so row-group statistics skip most of the file; read from an
+            # open file (seekable), an object store serves only the footer and those row groups.
+            try:
+                with fs.open(path) as f:
+                    hit = pq.read_table(f, columns=["id", "text"], filters=[("id", "in", sorted(wanted[source]))]).to_pydict()
+            except (OSError, pa.ArrowException) as e:
+                raise FormatError(f"{path}: unreadable store part: {e}") from None
             out.update(zip(hit["id"], hit["text"]))
     return out
 
 
-def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str | None = None) -> list[Check]:
+def verify_shards(
+    out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str | None = None, fs: FileSystem | None = None
+) -> list[Check]:
     """Verify ``out_dir/shards`` (see module doc). ``sample`` documents (chosen by a hash of
     their id, so the same ones every time) are decoded and compared with the store at
-    ``store_dir`` (default ``out_dir``). Returns one `Check` per check; all ok means valid."""
+    ``store_dir`` (default ``out_dir``). Every file is read through ``fs`` (default local; pass
+    ``pipelines.fs.BeamFileSystem()`` for gs://, s3://, ...). Returns one `Check` per check;
+    all ok means valid."""
+    fs = fs or LocalFileSystem()
     store_dir = store_dir or out_dir
-    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    shards_dir = join_path(out_dir, SHARDS_DIR)
     checks: list[Check] = []
     try:
-        manifest = load(out_dir)
+        manifest = load(out_dir, fs)
     except FormatError as e:
         return [Check("manifest", False, str(e))]
     checks.append(Check("manifest", True, f"{len(manifest['shards'])} shards, format {manifest['format']}"))
@@ -165,7 +274,7 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
     candidates: list[tuple[int, tuple[str, int], str, tuple[int, int, bool], np.ndarray]] = []
     split_totals: dict[str, Counter] = {}
     for shard in manifest["shards"]:
-        found, stream, index = _check_shard(shards_dir, shard, manifest, vocab.size, vocab.eos_id)
+        found, stream, index = _check_shard(fs, shards_dir, shard, manifest, vocab.size, vocab.eos_id)
         problems.extend(found)
         t = split_totals.setdefault(shard["split"], Counter())
         t.update({"shards": 1, "sequences": shard["sequences"], "tokens": shard["tokens"]})
@@ -203,7 +312,7 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
     for (doc_id, _), (source, _, _) in chosen.items():
         wanted.setdefault(source, set()).add(doc_id)
     try:
-        texts = _lookup_texts(store_dir, wanted)
+        texts = _lookup_texts(fs, store_dir, wanted)
     except FormatError as e:
         checks.append(Check("documents decode exactly", False, str(e)))
         return checks
@@ -224,15 +333,19 @@ def verify_shards(out_dir: str, vocab: Any, *, sample: int = 32, store_dir: str 
     return checks
 
 
-def inspect_shards(out_dir: str, vocab: Any, *, samples: int = 3, chars: int = 300) -> dict[str, Any]:
+def inspect_shards(
+    out_dir: str, vocab: Any, *, samples: int = 3, chars: int = 300, fs: FileSystem | None = None
+) -> dict[str, Any]:
     """The manifest plus ``samples`` decoded training sequences (first ``chars`` characters each)
-    from the first train shard, for ``dataprep shards inspect``."""
-    manifest = load(out_dir)
-    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    from the first train shard, for ``dataprep shards inspect``; files are read through ``fs``
+    (default local). `FormatError` when the manifest or the shard is missing or unreadable."""
+    fs = fs or LocalFileSystem()
+    manifest = load(out_dir, fs)
+    shards_dir = join_path(out_dir, SHARDS_DIR)
     decoded = []
     train = [s for s in manifest["shards"] if s["split"] == "train" and s["sequences"]]
     if train:
-        stream = read_stream(shards_dir, train[0])
+        stream = read_stream(shards_dir, train[0], fs)
         starts = np.concatenate([[0], np.cumsum(stream.lengths)])
         for i in range(min(samples, len(stream.lengths))):
             ids = stream.tokens[starts[i] : starts[i + 1]]
