@@ -154,7 +154,7 @@ def child_reference(run_dir: str) -> dict:
     }
 
 
-def child_shards(run_dir: str, workers: int, weights: dict[str, float]) -> dict:
+def child_shards(run_dir: str, workers: int, weights: dict[str, float], parquet_encoding: str = "plain") -> dict:
     """The shards stage on the store, as ``dataprep shards`` runs it. With ``weights``
     proportional to each source's tokens, the largest budget without repeats writes (almost)
     every token once, so the stage tokenizes, shuffles, packs and writes the whole corpus."""
@@ -169,7 +169,7 @@ def child_shards(run_dir: str, workers: int, weights: dict[str, float]) -> dict:
         "bench",
         0,
         tuple(SourceSpec(name, "text", ("-",), w) for name, w in weights.items()),
-        shards=ShardsConfig(shard_tokens=8_000_000),
+        shards=ShardsConfig(shard_tokens=8_000_000, parquet_encoding=parquet_encoding),
     )
     started = time.perf_counter()
     cpu = time.process_time()
@@ -206,6 +206,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each child; the least CPU is kept")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--malloc-env", action="store_true", help="also run the stage with MALLOC_* settings from the start")
+    ap.add_argument(
+        "--parquet-encoding", choices=["plain", "byte_stream_split"], default="plain", help="shards.parquet_encoding of the stage"
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -213,7 +216,7 @@ def main() -> None:
         if kind == "reference":
             result = child_reference(run_dir)
         else:
-            result = child_shards(run_dir, int(args.child[2]), json.loads(args.child[3]))
+            result = child_shards(run_dir, int(args.child[2]), json.loads(args.child[3]), *args.child[4:5])
         print(json.dumps(result))
         return
 
@@ -234,7 +237,7 @@ def main() -> None:
         tiny = tmp / "startup"
         write_store(tiny, {s: [(i, t[:2000]) for i, t in items[:50]] for s, items in docs.items()}, 1)
         shutil.copytree(vocab_home / "vocab", tiny / "vocab")
-        start, start_mb = best(["--child", "shards", str(tiny), str(args.workers), json.dumps({s: 1.0 for s in SOURCES})])
+        start, start_mb = best(["--child", "shards", str(tiny), str(args.workers), json.dumps({s: 1.0 for s in SOURCES}), args.parquet_encoding])
         print(f"startup (50 short documents per source): {start['seconds']:.2f} s wall, {start['cpu']:.2f} s CPU, peak {start_mb:.0f} MB")
         print()
         print(f"{'size':>4} {'MB text':>8} {'what':>10} {'tokens':>11} {'seconds':>8} {'tokens/s':>10} {'CPU s':>7} {'tokens/CPU s':>12} {'peak MB':>8}")
@@ -245,17 +248,17 @@ def main() -> None:
             shutil.copytree(vocab_home / "vocab", run / "vocab")
             ref, ref_mb = best(["--child", "reference", str(run)])
             weights = json.dumps(ref["per_source"])
-            pipe, pipe_mb = best(["--child", "shards", str(run), str(args.workers), weights])
+            pipe, pipe_mb = best(["--child", "shards", str(run), str(args.workers), weights, args.parquet_encoding])
             runs = [("reference", ref, ref_mb), ("shards", pipe, pipe_mb)]
             if args.malloc_env:
-                tuned, tuned_mb = best(["--child", "shards", str(run), str(args.workers), weights], MALLOC_ENV)
+                tuned, tuned_mb = best(["--child", "shards", str(run), str(args.workers), weights, args.parquet_encoding], MALLOC_ENV)
                 runs.append(("shards+env", tuned, tuned_mb))
             for what, r, mb in runs:
                 print(
                     f"{copies:>4} {chars / 1e6:>8.1f} {what:>10} {r['tokens']:>11,} {r['seconds']:>8.1f} "
                     f"{r['tokens'] / r['seconds']:>10,.0f} {r['cpu']:>7.1f} {r['tokens'] / r['cpu']:>12,.0f} {mb:>8.0f}"
                 )
-            print(f"     shards wrote {pipe['written']:,} tokens in {pipe['shards']} shards (Parquet + Megatron)")
+            print(f"     shards wrote {pipe['written']:,} tokens in {pipe['shards']} shards (Parquet, {args.parquet_encoding} encoding, + Megatron)")
             rows.append((copies, "shards", pipe, ref, pipe_mb, ref_mb))
             if args.malloc_env:
                 rows.append((copies, "shards+env", tuned, ref, tuned_mb, ref_mb))

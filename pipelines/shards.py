@@ -171,7 +171,7 @@ def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: n
     paths = shard_paths(shard.split, shard.index, shard.count, config.formats)
     blobs: dict[str, bytes] = {}
     if "parquet" in config.formats:
-        blobs["parquet"] = parquet_shard_bytes(shard.packed, config.segment_ids)
+        blobs["parquet"] = parquet_shard_bytes(shard.packed, config.segment_ids, config.parquet_encoding)
     if "megatron" in config.formats:
         blobs["megatron_bin"], blobs["megatron_idx"] = megatron_bytes(shard.packed, dtype)
     blobs["index"] = index_bytes(shard.copies, shard.packed)

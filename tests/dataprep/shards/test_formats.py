@@ -7,6 +7,8 @@ import struct
 from types import SimpleNamespace
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dataprep.errors import FormatError
@@ -85,11 +87,16 @@ def test_token_ids_too_large_for_the_dtype_are_refused() -> None:
         megatron_bytes(packed._replace(tokens=packed.tokens + 70_000), np.uint16)
 
 
-def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path) -> None:
+@pytest.mark.parametrize("encoding", ["plain", "byte_stream_split"])
+def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path, encoding: str) -> None:
     datasets = pytest.importorskip("datasets")
     _, packed = sample_packed()
-    blob = parquet_shard_bytes(packed, segment_ids=True)
-    assert blob == parquet_shard_bytes(packed, segment_ids=True)  # deterministic bytes
+    blob = parquet_shard_bytes(packed, segment_ids=True, encoding=encoding)
+    assert blob == parquet_shard_bytes(packed, segment_ids=True, encoding=encoding)  # deterministic bytes
+    meta = pq.ParquetFile(pa.BufferReader(blob)).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    wanted = "BYTE_STREAM_SPLIT" if encoding == "byte_stream_split" else "PLAIN"
+    assert all(wanted in e and "RLE_DICTIONARY" not in e for e in encodings.values()), encodings
     back = read_parquet_shard(blob)
     assert np.array_equal(back.tokens, packed.tokens) and np.array_equal(back.segment_ids, packed.segment_ids)
     train = tmp_path / "parquet" / "train"
@@ -114,3 +121,9 @@ def test_document_index_locates_every_document(tmp_path) -> None:
     assert table.column_names == ["id", "source", "piece", "pieces", "copy", "char_start", "char_end", "offset", "length"]
     for off, ln, d in zip(table.column("offset").to_pylist(), table.column("length").to_pylist(), docs):
         assert packed.tokens[off : off + ln].tolist() == d.tolist()
+
+
+def test_parquet_shard_refuses_an_unknown_encoding() -> None:
+    _, packed = sample_packed()
+    with pytest.raises(ValueError, match="byte_stream_split"):
+        parquet_shard_bytes(packed, segment_ids=False, encoding="delta")
