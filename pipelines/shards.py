@@ -814,22 +814,36 @@ def pad_id_of(vocab: Any) -> int:
 
 def is_current(recipe: Any, out_dir: str) -> bool:
     """True when ``DIR/shards`` holds a complete output for this recipe, this store (the build
-    manifest's checksum) and this vocabulary (the model's checksum)."""
-    try:
-        manifest = read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
-        store_sha = sha256_file(os.path.join(out_dir, BUILD_MANIFEST))
-    except (FormatError, OSError):
-        return False
-    from vocab.model import Vocab
+    manifest's checksum) and this vocabulary (the model's checksum). ``out_dir`` may be on any
+    Beam filesystem; there the shard files' sizes come from one listing of ``DIR/shards``."""
+    from dataprep.fs import relative_to_root
+    from dataprep.shards.verify import load as load_shards_manifest
 
+    remote = not is_local(out_dir)
     try:
-        vocab = Vocab.load(os.path.join(out_dir, "vocab"))
+        if remote:
+            manifest = load_shards_manifest(out_dir, BeamFileSystem())
+            store_sha = hashlib.sha256(read_bytes(join(out_dir, BUILD_MANIFEST))).hexdigest()
+        else:
+            manifest = read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+            store_sha = sha256_file(os.path.join(out_dir, BUILD_MANIFEST))
+    except (FormatError, OSError):  # Beam's BeamIOError is an OSError
+        return False
+    try:
+        vocab = load_vocab(join(out_dir, "vocab"))
     except FormatError:
         return False
+    shards_dir = join(out_dir, SHARDS_DIR)
+    if remote:
+        listed = {relative_to_root(f.path, shards_dir): f.size for f in BeamFileSystem().walk(shards_dir)}
+        size_of = listed.get
+    else:
+        def size_of(rel: str) -> int | None:
+            path = os.path.join(shards_dir, rel)
+            return os.path.getsize(path) if os.path.exists(path) else None
+
     files_present = all(
-        os.path.getsize(p) == f["bytes"] if os.path.exists(p := os.path.join(out_dir, SHARDS_DIR, f["path"])) else False
-        for shard in manifest.get("shards", [])
-        for f in shard["files"].values()
+        size_of(f["path"]) == f["bytes"] for shard in manifest.get("shards", []) for f in shard["files"].values()
     )
     return (
         manifest.get("recipe_fingerprint") == shards_fingerprint(recipe)
