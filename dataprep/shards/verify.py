@@ -229,12 +229,19 @@ def _store_parts(fs: FileSystem, base: str, source: str) -> list[str]:
         return []
 
 
+def _has_files(fs: FileSystem, folder: str) -> bool:
+    try:
+        return next(iter(fs.walk(folder)), None) is not None
+    except OSError:  # as in _store_parts
+        return False
+
+
 def _lookup_texts(fs: FileSystem, store_dir: str, wanted: dict[str, set[str]]) -> dict[str, str]:
     """Texts of the given document ids, read from the store through ``fs`` (only the needed
     rows). `FormatError` when there is no store at ``store_dir`` or a part is unreadable."""
     base = join_path(store_dir, "documents")
     parts = {source: _store_parts(fs, base, source) for source in sorted(wanted)}
-    if wanted and not any(parts.values()) and next(iter(fs.walk(base)), None) is None:
+    if wanted and not any(parts.values()) and not _has_files(fs, base):
         raise FormatError(f"{store_dir}: no document store (expected {base}/<source>/part-*.parquet)")
     out: dict[str, str] = {}
     for source, paths in parts.items():
