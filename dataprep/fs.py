@@ -2,8 +2,10 @@
 filesystem (gs://, s3://, hdfs://) in pipelines without importing Beam here.
 
 `FileSystem` is what readers and the recipe validator use. `LocalFileSystem` serves local paths;
-``pipelines.fs.BeamFileSystem`` serves every scheme Beam knows. `open_decompressed` makes
-``.gz``, ``.bz2`` and ``.zst`` inputs transparent wherever files are read.
+``pipelines.fs.BeamFileSystem`` serves every scheme Beam knows. `FileWriter` is the matching
+write side for stages outside Beam that write a few files (the vocabulary): `LocalFileWriter`
+here, a Beam one in ``pipelines``. `open_decompressed` makes ``.gz``, ``.bz2`` and ``.zst``
+inputs transparent wherever files are read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import glob as _glob
 import gzip
 import io
 import os
+import posixpath
 from typing import BinaryIO, Iterator, NamedTuple, Protocol
 
 import zstandard
@@ -42,6 +45,17 @@ class FileSystem(Protocol):
 
     def is_symlink(self, path: str) -> bool:
         """True when ``path`` is a symbolic link (always False on object stores)."""
+
+
+class FileWriter(Protocol):
+    """Whole-file writes for outputs written outside a pipeline. Paths as for `FileSystem`."""
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write ``data`` to ``path`` atomically (temporary name, then rename): a reader never
+        sees a partial file under the final name. Parent folders are created as needed."""
+
+    def remove(self, path: str) -> None:
+        """Delete the file ``path`` if it exists (no error when it does not)."""
 
 
 class LocalFileSystem:
@@ -84,6 +98,45 @@ class LocalFileSystem:
         target = os.path.realpath(path)
         real_root = os.path.realpath(root)
         return os.path.exists(target) and (target == real_root or target.startswith(real_root + os.sep))
+
+
+class LocalFileWriter:
+    """`FileWriter` over local paths (`dataprep.manifest.write_atomic`: fsync, then rename)."""
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        from dataprep.manifest import write_atomic
+
+        write_atomic(path, lambda f: f.write(data))
+
+    def remove(self, path: str) -> None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def is_url(path: str) -> bool:
+    """True for paths with a URL scheme (``gs://b/x``, ``memfs://t/x``); the same rule as
+    ``pipelines.fs.is_local``, without importing Beam."""
+    return "://" in path
+
+
+def join_path(base: str, *parts: str) -> str:
+    """Join below ``base``: ``/`` for URLs (``gs://b/run`` -> ``gs://b/run/vocab``),
+    `os.path.join` for local paths."""
+    return posixpath.join(base, *parts) if is_url(base) else os.path.join(base, *parts)
+
+
+def read_file_bytes(fs: FileSystem, path: str) -> bytes | None:
+    """The whole content of ``path`` through ``fs``, or None when there is no such file.
+
+    Raises:
+        OSError: the file is listed but cannot be read (Beam's errors are OSErrors).
+    """
+    if not fs.match(path):
+        return None
+    with fs.open(path) as f:
+        return f.read()
 
 
 def is_compressed(path: str) -> bool:

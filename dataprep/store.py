@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import FormatError
+from dataprep.fs import FileInfo, FileSystem, join_path
 from dataprep.records import Document
 
 STORE_FORMAT = "dataprep-documents v1"
@@ -90,6 +91,13 @@ def part_files(store_dir: str, sources: Iterable[str] | None = None) -> list[str
     for name in names:
         files.extend(sorted(glob.glob(os.path.join(base, name, "part-*.parquet"))))
     return files
+
+
+def source_part_files(fs: FileSystem, store_dir: str, source: str) -> list[FileInfo]:
+    """One source's part files (path and size), sorted, read through ``fs``: the same files as
+    `part_files` for a local store, and a store on any filesystem ``fs`` serves (gs://, s3://,
+    ...). An absent source (or store) gives ``[]``."""
+    return sorted(fs.match(join_path(store_dir, "documents", source, "part-*.parquet")))
 
 
 def iter_documents(store_dir: str, sources: Iterable[str] | None = None) -> Iterator[Document]:

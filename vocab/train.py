@@ -15,6 +15,12 @@ Flow (``train_vocab``):
 3. **Train** SentencePiece from that iterator with the lossless options, threads pinned (a unigram
    sample above ``seed_chunk_chars`` seeded chunk by chunk in bounded memory, `vocab.seeds`), and
    write ``spm.model``, ``spm.vocab`` and ``vocab.json`` atomically, ``vocab.json`` last.
+
+The store is read through a `dataprep.fs.FileSystem` and the outputs written through a
+`dataprep.fs.FileWriter` (both local by default), so the caller may put the run folder on any
+filesystem it can serve: ``dataprep run --out gs://...`` passes Beam's (this package does not
+import Beam). SentencePiece trains in memory from the sampled texts either way; only the
+finished files are written to the run folder.
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ import xxhash
 
 from dataprep.configs import to_plain
 from dataprep.errors import FormatError, RecipeError, StageError
-from dataprep.manifest import sha256_file, write_atomic, write_json_atomic
+from dataprep.fs import FileSystem, FileWriter, LocalFileSystem, LocalFileWriter, is_url, join_path, read_file_bytes, relative_to_root
+from dataprep.manifest import dumps_json, sha256_stream
 from dataprep.recipe import Recipe
-from dataprep.store import BUILD_MANIFEST, part_files
+from dataprep.store import BUILD_MANIFEST, source_part_files
 from dataprep.vocab_config import VocabConfig
 from vocab.model import MODEL_FILE, SEGMENT_MAX, SEGMENT_MIN, SPACE_ESCAPE, Vocab, escape_space_symbol, quantize_scores
 from vocab.seeds import NEWLINE_STANDIN, train_seeded
@@ -174,31 +181,42 @@ class SourcePlan:
         }
 
 
-def _iter_store_batches(files: Sequence[str], columns: list[str]) -> Iterator[Any]:
+def _iter_store_batches(files: Sequence[str], columns: list[str], fs: FileSystem | None = None) -> Iterator[Any]:
+    fs = fs or LocalFileSystem()
     for path in files:
         try:
-            f = pq.ParquetFile(path)
-            for rg in range(f.num_row_groups):
-                yield f.read_row_group(rg, columns=columns)
+            # Local parts by path (pyarrow's own buffered reads); others through ``fs``, which
+            # gives a seekable stream (Parquet reads the footer first).
+            with (open(path, "rb") if isinstance(fs, LocalFileSystem) else fs.open(path)) as raw:
+                f = pq.ParquetFile(raw)
+                for rg in range(f.num_row_groups):
+                    yield f.read_row_group(rg, columns=columns)
         except (OSError, ValueError) as e:  # pyarrow raises ArrowInvalid (a ValueError) on corrupt parts
             raise FormatError(f"{path}: unreadable document store part: {e}") from None
 
 
-def plan_sample(recipe: Recipe, store_dir: str) -> dict[str, SourcePlan]:
+def _source_parts(fs: FileSystem, store_dir: str, name: str) -> list[str]:
+    return [f.path for f in source_part_files(fs, store_dir, name)]
+
+
+def plan_sample(recipe: Recipe, store_dir: str, fs: FileSystem | None = None) -> dict[str, SourcePlan]:
     """Pass 1: count each source's documents and characters and fix what the sample takes.
+
+    ``fs`` serves the store (default: local files).
 
     Raises:
         StageError: the store holds no document for any recipe source.
     """
+    fs = fs or LocalFileSystem()
     cfg: VocabConfig = recipe.vocab
     plans = {s.name: SourcePlan(s.name, s.weight) for s in recipe.sources}
     keys: dict[str, list[tuple[int, int]]] = {s: [] for s in plans}
-    base = os.path.join(store_dir, "documents")
     for name, plan in plans.items():
-        if not os.path.isdir(os.path.join(base, name)):
+        parts = _source_parts(fs, store_dir, name)
+        if not parts:
             continue
         lowest: tuple[int, str, int] | None = None
-        for table in _iter_store_batches(part_files(store_dir, [name]), ["id", "text"]):
+        for table in _iter_store_batches(parts, ["id", "text"], fs):
             ids = table.column("id").to_pylist()
             lengths = pc.utf8_length(table.column("text")).to_numpy(zero_copy_only=False)
             for doc_id, n in zip(ids, lengths.tolist()):
@@ -255,19 +273,22 @@ def _cut_to_chars(text: str, limit: int) -> str:
     return text[: cut + 1] if cut >= 0 else text[:limit]
 
 
-def collect_sample(recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan]) -> list[str]:
-    """Pass 2: the sampled texts as training chunks, in (source, hash) order.
+def collect_sample(
+    recipe: Recipe, store_dir: str, plans: dict[str, SourcePlan], fs: FileSystem | None = None
+) -> list[str]:
+    """Pass 2: the sampled texts as training chunks, in (source, hash) order. ``fs`` serves the
+    store (default: local files).
 
     Literal U+2581 is replaced as `Vocab.encode` does, so the trainer sees what encode will see.
     """
+    fs = fs or LocalFileSystem()
     cfg: VocabConfig = recipe.vocab
     chunks: list[str] = []
-    base = os.path.join(store_dir, "documents")
     for name, plan in plans.items():
-        if plan.sampled_documents == 0 or not os.path.isdir(os.path.join(base, name)):
+        if plan.sampled_documents == 0:
             continue
         chosen: list[tuple[int, str]] = []
-        for table in _iter_store_batches(part_files(store_dir, [name]), ["id", "text"]):
+        for table in _iter_store_batches(_source_parts(fs, store_dir, name), ["id", "text"], fs):
             ids = table.column("id").to_pylist()
             keys = [sample_key(recipe.seed, i) for i in ids]
             picks = [
@@ -434,24 +455,24 @@ def vocab_text(vocab: Vocab) -> str:
     return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(vocab.size))
 
 
-def input_fingerprint(store_dir: str, sources: Sequence[str]) -> str:
+def input_fingerprint(store_dir: str, sources: Sequence[str], fs: FileSystem | None = None) -> str:
     """SHA-256 identifying the input store: its build manifest's checksum when present, else the
-    names and sizes of its part files."""
-    manifest = os.path.join(store_dir, BUILD_MANIFEST)
-    if os.path.exists(manifest):
-        return sha256_file(manifest)
+    names and sizes of its part files. ``fs`` serves the store (default: local files)."""
+    fs = fs or LocalFileSystem()
+    manifest = read_file_bytes(fs, join_path(store_dir, BUILD_MANIFEST))
+    if manifest is not None:
+        return hashlib.sha256(manifest).hexdigest()
     h = hashlib.sha256()
-    base = os.path.join(store_dir, "documents")
     for name in sorted(sources):
-        if os.path.isdir(os.path.join(base, name)):
-            for path in part_files(store_dir, [name]):
-                h.update(f"{os.path.relpath(path, store_dir)}\t{os.path.getsize(path)}\n".encode())
+        for info in source_part_files(fs, store_dir, name):
+            rel = relative_to_root(info.path, store_dir) if is_url(store_dir) else os.path.relpath(info.path, store_dir)
+            h.update(f"{rel}\t{info.size}\n".encode())
     return h.hexdigest()
 
 
 def vocab_dir(out_dir: str) -> str:
-    """Where a run folder keeps its vocabulary: ``out_dir/vocab``."""
-    return os.path.join(out_dir, VOCAB_DIR)
+    """Where a run folder keeps its vocabulary: ``out_dir/vocab`` (any filesystem's path)."""
+    return join_path(out_dir, VOCAB_DIR)
 
 
 def find_vocab_dir(path: str) -> str:
@@ -463,9 +484,17 @@ def find_vocab_dir(path: str) -> str:
     raise FormatError(f"{path}: no vocabulary here (expected {path}/vocab/{MODEL_FILE}; run `dataprep vocab train`)")
 
 
-def check_store(store_dir: str) -> None:
-    """`FormatError` telling the user to build first when ``store_dir`` holds no document store."""
-    if not os.path.isdir(os.path.join(store_dir, "documents")):
+def check_store(store_dir: str, fs: FileSystem | None = None) -> None:
+    """`FormatError` telling the user to build first when ``store_dir`` holds no document store.
+    ``fs`` serves the store (default: local files); on an object store, where folders do not
+    exist, the store is there when some object lies below ``documents/``."""
+    fs = fs or LocalFileSystem()
+    documents = join_path(store_dir, "documents")
+    try:
+        present = fs.is_dir(documents) or bool(fs.match(join_path(documents, "**")))
+    except OSError:  # Beam's filesystems raise BeamIOError (an OSError) on a failed listing
+        present = False
+    if not present:
         raise FormatError(
             f"{store_dir}: no document store (expected {store_dir}/documents/<source>/part-*.parquet); "
             f"run `dataprep build RECIPE --out {store_dir}` first, or pass --input STORE"
@@ -479,6 +508,8 @@ def train_vocab(
     *,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    fs: FileSystem | None = None,
+    writer: FileWriter | None = None,
 ) -> dict[str, Any]:
     """Sample the store, train the vocabulary and write ``out_dir/vocab/`` (the manifest last).
 
@@ -488,44 +519,43 @@ def train_vocab(
         input_store: the document store written by ``dataprep build`` (default ``out_dir``).
         force: retrain even when a complete vocabulary for the same recipe and input exists.
         progress: called with a one-line message at each step (sampling, training, writing).
+        fs: serves the store and the existing vocabulary (the up-to-date check); default local
+            files. ``pipelines.fs.BeamFileSystem()`` serves gs://, s3://, ... paths.
+        writer: writes ``spm.model``, ``spm.vocab`` and ``vocab.json`` (each atomically, in that
+            order); default local files. It must write where ``fs`` reads.
 
     Returns:
         The ``vocab.json`` manifest, plus ``"skipped"`` (True when an up-to-date vocabulary was
         found) and ``"seconds"``.
     """
+    fs = fs or LocalFileSystem()
+    writer = writer or LocalFileWriter()
     store = input_store or out_dir
-    check_store(store)
+    check_store(store, fs)
     cfg = recipe.vocab
     names = [s.name for s in recipe.sources]
+    store_fingerprint = input_fingerprint(store, names, fs)
     fingerprint = hashlib.sha256(
         json.dumps(
             {
                 "recipe": recipe.fingerprint("seed", "sources", "vocab"),
-                "input": input_fingerprint(store, names),
+                "input": store_fingerprint,
                 "trainer": [TRAINER_REVISION, spm.__version__],
             },
             sort_keys=True,
         ).encode()
     ).hexdigest()
     target = vocab_dir(out_dir)
-    manifest_path = os.path.join(target, MANIFEST_FILE)
-    if not force and os.path.exists(manifest_path):
-        try:
-            with open(manifest_path, encoding="utf-8") as f:
-                old = json.load(f)
-            if (
-                old.get("format") == VOCAB_FORMAT
-                and old.get("fingerprint") == fingerprint
-                and sha256_file(os.path.join(target, MODEL_FILE)) == old.get("model_sha256")
-            ):
-                return {**old, "skipped": True, "seconds": 0.0}
-        except (OSError, ValueError):
-            pass  # unreadable or partial: retrain
+    manifest_path = join_path(target, MANIFEST_FILE)
+    if not force:
+        old = current_manifest(target, fingerprint, fs)
+        if old is not None:
+            return {**old, "skipped": True, "seconds": 0.0}
     say = progress or (lambda message: None)
     started = time.monotonic()
     say(f"planning the sample from {store} ...")
-    plans = plan_sample(recipe, store)
-    sentences = collect_sample(recipe, store, plans)
+    plans = plan_sample(recipe, store, fs)
+    sentences = collect_sample(recipe, store, plans, fs)
     sentence_count = len(sentences)
     say(
         f"training {cfg.model_type} vocabulary of {cfg.size:,} pieces on {sum(len(t) for t in sentences):,} "
@@ -533,13 +563,10 @@ def train_vocab(
     )
     seeding: dict[str, Any] = {}
     proto, grid = quantize_scores(train_model(sentences, cfg, say, seeding))  # empties ``sentences``
-    vocab = Vocab(proto, os.path.join(target, MODEL_FILE))
-    os.makedirs(target, exist_ok=True)
-    if os.path.exists(manifest_path):
-        os.unlink(manifest_path)  # the old manifest must not vouch for the new files
-    write_atomic(os.path.join(target, MODEL_FILE), lambda f: f.write(proto))
-    listing = vocab_text(vocab).encode("utf-8")
-    write_atomic(os.path.join(target, VOCAB_FILE), lambda f: f.write(listing))
+    vocab = Vocab(proto, join_path(target, MODEL_FILE))
+    writer.remove(manifest_path)  # the old manifest must not vouch for the new files
+    writer.write_bytes(join_path(target, MODEL_FILE), proto)
+    writer.write_bytes(join_path(target, VOCAB_FILE), vocab_text(vocab).encode("utf-8"))
     options = trainer_options(cfg)
     options.pop("minloglevel")
     manifest = {
@@ -548,7 +575,7 @@ def train_vocab(
         "seed": recipe.seed,
         "fingerprint": fingerprint,
         "recipe_fingerprint": recipe.fingerprint("seed", "sources", "vocab"),
-        "input_fingerprint": input_fingerprint(store, names),
+        "input_fingerprint": store_fingerprint,
         "model_sha256": vocab.fingerprint,
         "size": vocab.size,
         "model_type": vocab.model_type,
@@ -568,8 +595,28 @@ def train_vocab(
             "sources": {n: p.stats() for n, p in plans.items()},
         },
     }
-    write_json_atomic(manifest_path, manifest)
+    writer.write_bytes(manifest_path, dumps_json(manifest))
     return {**manifest, "skipped": False, "seconds": time.monotonic() - started}
+
+
+def current_manifest(vocab_folder: str, fingerprint: str, fs: FileSystem | None = None) -> dict[str, Any] | None:
+    """The ``vocab.json`` of ``vocab_folder`` when it vouches for a complete vocabulary of this
+    ``fingerprint`` (same format and fingerprint, ``spm.model`` with the recorded checksum);
+    None when missing, unreadable, partial or stale (then the vocabulary is retrained). ``fs``
+    serves the folder (default: local files)."""
+    fs = fs or LocalFileSystem()
+    try:
+        data = read_file_bytes(fs, join_path(vocab_folder, MANIFEST_FILE))
+        if data is None:
+            return None
+        old = json.loads(data)
+        if not (isinstance(old, dict) and old.get("format") == VOCAB_FORMAT and old.get("fingerprint") == fingerprint):
+            return None
+        with fs.open(join_path(vocab_folder, MODEL_FILE)) as f:
+            model_sha = sha256_stream(f)
+    except (OSError, ValueError):  # a missing model, an unreadable or partial manifest: retrain
+        return None
+    return old if model_sha == old.get("model_sha256") else None
 
 
 def read_vocab_manifest(vocab_folder: str) -> dict[str, Any]:

@@ -13,11 +13,17 @@ Because each stage writes its outputs atomically and its manifest last (and the 
 swaps a finished folder into place), an interrupted stage leaves no manifest and is redone from
 scratch; every stage is deterministic, so the resumed run's output is byte-identical to an
 uninterrupted one.
+
+``DIR`` may be on any Beam filesystem (``gs://bucket/run``, ``s3://...``): the build and shards
+stages write through Beam; the vocabulary stage reads the store through
+`pipelines.fs.BeamFileSystem`, trains SentencePiece in this process and writes ``DIR/vocab/``
+through `BeamFileWriter`; every freshness check reads through the same filesystem.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Callable
 
@@ -27,6 +33,27 @@ from dataprep.cli import format_table, handle_errors
 from dataprep.errors import FormatError
 
 log = logging.getLogger("pipelines.run")
+
+
+class BeamFileWriter:
+    """`dataprep.fs.FileWriter` on every Beam filesystem (local paths included): atomic writes
+    by `pipelines.fs.write_bytes_atomic` (temporary name, then rename)."""
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        from pipelines.fs import write_bytes_atomic
+
+        write_bytes_atomic(path, data)
+
+    def remove(self, path: str) -> None:
+        from apache_beam.io.filesystems import FileSystems
+
+        from pipelines.fs import is_local
+
+        if is_local(path):
+            if os.path.exists(path):
+                os.unlink(path)
+        elif FileSystems.exists(path):
+            FileSystems.delete([path])
 
 
 def build_is_current(recipe: Any, out_dir: str) -> bool:
@@ -52,9 +79,16 @@ def run_all(
 
     Returns ``{"stages": [(stage, "ran" | "skipped", seconds)], "shards": shards manifest}``.
     """
+    from dataprep.shards.verify import load as load_shards_manifest
     from pipelines.build import build_documents
+    from pipelines.fs import BeamFileSystem, is_local
     from pipelines.shards import is_current, load_manifest, write_shards
     from vocab.train import train_vocab
+
+    # Local run folders keep the local readers and writers (pyarrow reads parts by path);
+    # others are read and written through Beam's filesystems.
+    local = is_local(out_dir)
+    fs, writer = (None, None) if local else (BeamFileSystem(), BeamFileWriter())
 
     stages = []
     started = time.time()
@@ -67,13 +101,13 @@ def run_all(
         stages.append(("build", "ran", time.time() - started))
     t = time.time()
     echo("vocab: checking")
-    vocab = train_vocab(recipe, out_dir, force=force)
+    vocab = train_vocab(recipe, out_dir, force=force, fs=fs, writer=writer)
     stages.append(("vocab", "skipped" if vocab.get("skipped") else "ran", time.time() - t))
     t = time.time()
     if not force and is_current(recipe, out_dir):
         stages.append(("shards", "skipped", 0.0))
         echo("shards: up to date, skipped")
-        manifest = load_manifest(out_dir)
+        manifest = load_manifest(out_dir) if local else load_shards_manifest(out_dir, fs)
     else:
         echo("shards: running")
         manifest = write_shards(recipe, out_dir, workers=workers, beam_args=beam_args)
@@ -109,4 +143,4 @@ def run(recipe: str, out_dir: str, workers: int, force: bool, verbose: bool, bea
     click.echo(f"done: {out_dir} (check with `dataprep shards verify {out_dir}`)")
 
 
-__all__ = ["run", "run_all", "build_is_current"]
+__all__ = ["BeamFileWriter", "run", "run_all", "build_is_current"]
