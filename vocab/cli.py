@@ -40,8 +40,23 @@ def vocab() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the resolved options and the sample plan; train nothing.")
 @handle_errors
 def train(recipe: str, out_dir: str, input_store: str | None, force: bool, dry_run: bool) -> None:
-    """Sample the document store by the recipe's weights and train the vocabulary."""
+    """Sample the document store by the recipe's weights and train the vocabulary.
+
+    Local folders only; for a run folder on an object store use `dataprep run RECIPE --out URL`.
+    """
+    from dataprep.fs import is_url
     from dataprep.recipe import load_recipe
+
+    for option, given in (("--out", out_dir), ("--input", input_store)):
+        # Reading and writing gs://, s3://, ... needs Beam's filesystems, which live in
+        # ``pipelines`` (this package stays below it); `dataprep run` passes them in.
+        if given and is_url(given):
+            raise click.BadParameter(
+                f"{given}: `dataprep vocab train` reads and writes local folders; for a run folder on an "
+                f"object store use `dataprep run RECIPE --out {given}` (it trains the vocabulary there, "
+                "skipping the build and shards stages when they are up to date)",
+                param_hint=option,
+            )
     from vocab.train import check_store, plan_sample, train_vocab, trainer_options, vocab_dir
 
     loaded = load_recipe(recipe, check_paths=False)

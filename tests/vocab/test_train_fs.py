@@ -160,3 +160,17 @@ def test_local_file_writer(tmp_path: Path) -> None:
     writer.remove(path)
     writer.remove(path)  # absent: no error
     assert not os.path.exists(path)
+
+
+def test_vocab_train_cli_points_object_stores_to_dataprep_run(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dataprep.cli import main
+    from tests.vocab.test_cli import RECIPE
+
+    (tmp_path / "recipe.yaml").write_text(RECIPE)
+    for args in (["--out", "gs://bucket/run"], ["--out", str(tmp_path / "run"), "--input", "s3://bucket/store"]):
+        res = CliRunner().invoke(main, ["vocab", "train", str(tmp_path / "recipe.yaml"), *args])
+        assert res.exit_code == 2, res.output
+        assert "dataprep run RECIPE --out" in res.output and "local folders" in res.output
+    assert not (tmp_path / "run").exists()
