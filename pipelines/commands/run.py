@@ -117,7 +117,7 @@ def run_all(
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, help="The run folder (documents/, vocab/, shards/ go here).")
+@click.option("--out", "out_dir", required=True, help="The run folder (documents/, vocab/, shards/ go here): a local path or any Beam filesystem URL (gs://bucket/run).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Local worker processes.")
 @click.option("--force", is_flag=True, help="Redo every stage even when its output is up to date.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Beam's own log output.")
