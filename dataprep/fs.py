@@ -128,15 +128,32 @@ def join_path(base: str, *parts: str) -> str:
 
 
 def read_file_bytes(fs: FileSystem, path: str) -> bytes | None:
-    """The whole content of ``path`` through ``fs``, or None when there is no such file.
+    """The whole content of ``path`` through ``fs``, or None when there is no such file. Opens
+    first (one request on an object store) and lists only when that fails, to tell a missing
+    file from an unreadable one.
 
     Raises:
-        OSError: the file is listed but cannot be read (Beam's errors are OSErrors).
+        Exception: whatever ``fs`` raised when the file exists but cannot be read (Beam's
+            filesystems raise their own types; BeamIOError is an OSError).
     """
-    if not fs.match(path):
+    try:
+        with fs.open(path) as f:
+            return f.read()
+    except FileNotFoundError:
         return None
-    with fs.open(path) as f:
-        return f.read()
+    except Exception:
+        if not file_exists(fs, path):
+            return None
+        raise
+
+
+def file_exists(fs: FileSystem, path: str) -> bool:
+    """True when ``fs`` lists ``path``; a listing that fails counts as absent (Beam's
+    filesystems raise BeamIOError on an empty match)."""
+    try:
+        return bool(fs.match(path))
+    except OSError:
+        return False
 
 
 def is_compressed(path: str) -> bool:

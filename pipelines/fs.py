@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterator
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from dataprep.fs import FileInfo, LocalFileSystem
+from dataprep.fs import FileInfo, LocalFileSystem, is_url
 from dataprep.manifest import write_atomic
 
 _local = LocalFileSystem()
@@ -19,7 +19,7 @@ _local = LocalFileSystem()
 
 def is_local(path: str) -> bool:
     """True for paths without a URL scheme (handled by the local filesystem)."""
-    return "://" not in path
+    return not is_url(path)
 
 
 class BeamFileSystem:
@@ -90,6 +90,21 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
+
+
+class BeamFileWriter:
+    """`dataprep.fs.FileWriter` on every Beam filesystem (local paths included): atomic writes
+    by `write_bytes_atomic` (temporary name, then rename)."""
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        write_bytes_atomic(path, data)
+
+    def remove(self, path: str) -> None:
+        if is_local(path):
+            if os.path.exists(path):
+                os.unlink(path)
+        elif FileSystems.exists(path):
+            FileSystems.delete([path])
 
 
 def remove_tree(path: str) -> None:

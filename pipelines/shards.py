@@ -961,8 +961,11 @@ def _swap_into_place(partial: str, final: str) -> None:
 
 
 def load_manifest(out_dir: str) -> dict[str, Any]:
-    """``out_dir/shards/manifest.json``; `FormatError` when the stage has not completed."""
-    return read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
+    """``out_dir/shards/manifest.json`` on any Beam filesystem; `FormatError` when the stage
+    has not completed."""
+    from dataprep.shards.verify import load
+
+    return load(out_dir, None if is_local(out_dir) else BeamFileSystem())
 
 
 __all__ = [

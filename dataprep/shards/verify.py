@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import posixpath
 from collections import Counter
 from typing import Any, NamedTuple
 
@@ -28,7 +26,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from dataprep.errors import FormatError
-from dataprep.fs import FileSystem, LocalFileSystem
+from dataprep.fs import FileSystem, LocalFileSystem, join_path, read_file_bytes
 from dataprep.shards.formats import SHARDS_FORMAT, Stream, read_index, read_megatron, read_parquet_shard
 from dataprep.shards.packing import pack_flat
 
@@ -45,19 +43,6 @@ class Check(NamedTuple):
     detail: str
 
 
-def join_path(base: str, *parts: str) -> str:
-    """Join path parts below ``base``: with ``/`` for URLs (``gs://b/run`` -> ``gs://b/run/shards``,
-    the same rule as ``pipelines.fs.is_local``), with `os.path.join` for local paths."""
-    return posixpath.join(base, *parts) if "://" in base else os.path.join(base, *parts)
-
-
-def _exists(fs: FileSystem, path: str) -> bool:
-    try:
-        return bool(fs.match(path))
-    except OSError:  # Beam's filesystems raise BeamIOError (an OSError) on a failed match
-        return False
-
-
 def read_file(fs: FileSystem, path: str) -> bytes | None:
     """The whole content of ``path`` read through ``fs``, or None when there is no such file.
 
@@ -65,13 +50,8 @@ def read_file(fs: FileSystem, path: str) -> bytes | None:
         FormatError: the file exists but cannot be read (the error names it).
     """
     try:
-        with fs.open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
+        return read_file_bytes(fs, path)
     except Exception as e:  # Beam's filesystems raise their own types (BeamIOError, NotFound, ...)
-        if not _exists(fs, path):
-            return None
         raise FormatError(f"{path}: unreadable: {e}") from None
 
 

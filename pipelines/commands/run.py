@@ -23,7 +23,6 @@ through `BeamFileWriter`; every freshness check reads through the same filesyste
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any, Callable
 
@@ -33,27 +32,6 @@ from dataprep.cli import format_table, handle_errors
 from dataprep.errors import FormatError
 
 log = logging.getLogger("pipelines.run")
-
-
-class BeamFileWriter:
-    """`dataprep.fs.FileWriter` on every Beam filesystem (local paths included): atomic writes
-    by `pipelines.fs.write_bytes_atomic` (temporary name, then rename)."""
-
-    def write_bytes(self, path: str, data: bytes) -> None:
-        from pipelines.fs import write_bytes_atomic
-
-        write_bytes_atomic(path, data)
-
-    def remove(self, path: str) -> None:
-        from apache_beam.io.filesystems import FileSystems
-
-        from pipelines.fs import is_local
-
-        if is_local(path):
-            if os.path.exists(path):
-                os.unlink(path)
-        elif FileSystems.exists(path):
-            FileSystems.delete([path])
 
 
 def build_is_current(recipe: Any, out_dir: str) -> bool:
@@ -79,9 +57,8 @@ def run_all(
 
     Returns ``{"stages": [(stage, "ran" | "skipped", seconds)], "shards": shards manifest}``.
     """
-    from dataprep.shards.verify import load as load_shards_manifest
     from pipelines.build import build_documents
-    from pipelines.fs import BeamFileSystem, is_local
+    from pipelines.fs import BeamFileSystem, BeamFileWriter, is_local
     from pipelines.shards import is_current, load_manifest, write_shards
     from vocab.train import train_vocab
 
@@ -107,7 +84,7 @@ def run_all(
     if not force and is_current(recipe, out_dir):
         stages.append(("shards", "skipped", 0.0))
         echo("shards: up to date, skipped")
-        manifest = load_manifest(out_dir) if local else load_shards_manifest(out_dir, fs)
+        manifest = load_manifest(out_dir)
     else:
         echo("shards: running")
         manifest = write_shards(recipe, out_dir, workers=workers, beam_args=beam_args)
@@ -143,4 +120,4 @@ def run(recipe: str, out_dir: str, workers: int, force: bool, verbose: bool, bea
     click.echo(f"done: {out_dir} (check with `dataprep shards verify {out_dir}`)")
 
 
-__all__ = ["BeamFileWriter", "run", "run_all", "build_is_current"]
+__all__ = ["run", "run_all", "build_is_current"]

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dataprep.cli import format_table, handle_errors
+from dataprep.fs import is_url
 
 
 class DefaultToWriteGroup(click.Group):
@@ -115,17 +116,12 @@ def write(recipe: str, out_dir: str, workers: int, verbose: bool, beam_args: tup
     click.echo(f"wrote {out_dir}/shards in {time.time() - started:.1f} s")
 
 
-def _is_url(path: str) -> bool:
-    # The rule of pipelines.fs.is_local, without importing Beam (~1.3 s) for local folders.
-    return "://" in path
-
-
 def _filesystem(*paths: str | None) -> Any:
     """The filesystem to read ``paths`` through: local files as before when all are local, else
     every Beam filesystem (`pipelines.fs.BeamFileSystem` also serves the local ones)."""
     from dataprep.fs import LocalFileSystem
 
-    if not any(p and _is_url(p) for p in paths):
+    if not any(p and is_url(p) for p in paths):
         return LocalFileSystem()
     from pipelines.fs import BeamFileSystem
 
@@ -134,10 +130,10 @@ def _filesystem(*paths: str | None) -> Any:
 
 def _vocab(out_dir: str, vocab_path: str | None) -> Any:
     """The vocabulary at ``vocab_path`` (default ``DIR/vocab``), local or on any Beam filesystem."""
-    from dataprep.shards.verify import join_path
+    from dataprep.fs import join_path
 
     path = vocab_path or join_path(out_dir, "vocab")
-    if _is_url(path):
+    if is_url(path):
         from pipelines.shards import load_vocab
 
         return load_vocab(path)

@@ -123,7 +123,7 @@ def test_run_on_an_object_store_redoes_what_changed(recipe_path, remote_root) ->
 
 def test_beam_file_writer_writes_atomically_and_removes(remote_root, tmp_path) -> None:
     from tests.pipelines import memfs
-    from pipelines.commands.run import BeamFileWriter
+    from pipelines.fs import BeamFileWriter
 
     writer = BeamFileWriter()
     path = f"{remote_root}/vocab/x.bin"

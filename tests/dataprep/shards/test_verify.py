@@ -19,7 +19,7 @@ from dataprep.errors import FormatError
 from dataprep.fs import FileInfo
 from dataprep.shards.formats import SHARDS_FORMAT, index_bytes, megatron_bytes, parquet_shard_bytes, read_index, read_megatron, read_parquet_shard
 from dataprep.shards.packing import pack
-from dataprep.shards.verify import join_path, load, read_file, read_stream
+from dataprep.shards.verify import load, read_file, read_stream
 
 EOS, PAD = 2, 3
 
@@ -108,12 +108,6 @@ def test_readers_name_the_file_in_their_errors(tmp_path) -> None:
     path.write_bytes(b"junk")
     with open(path, "rb") as f, pytest.raises(FormatError, match=str(path)):
         read_parquet_shard(f)  # an open local file is named by its path
-
-
-def test_join_path_keeps_urls_and_local_paths_apart() -> None:
-    assert join_path("gs://bucket/run", "shards", "manifest.json") == "gs://bucket/run/shards/manifest.json"
-    assert join_path("gs://bucket/run/", "shards") == "gs://bucket/run/shards"
-    assert join_path("out", "shards") == os.path.join("out", "shards")
 
 
 def test_load_and_read_through_a_filesystem() -> None:
