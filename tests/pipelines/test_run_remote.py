@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from dataprep.cli import main
 from dataprep.recipe import load_recipe
 from dataprep.shards.verify import verify_shards
-from tests.dataprep.shards.helpers import make_docs
+from tests.dataprep.shards.helpers import make_docs, write_text_recipe
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
 
@@ -24,17 +24,7 @@ def recipe_path(tmp_path) -> str:
     """A three-source text recipe over files in ``tmp_path`` (a vocabulary of 480 pieces and
     30,000 tokens of 128-token sequences: seconds to run)."""
     corpus = {"web": make_docs("web", 150), "news": make_docs("news", 15), "books": make_docs("books", 20, words=(50, 200))}
-    for source, docs in corpus.items():
-        folder = tmp_path / "data" / source
-        folder.mkdir(parents=True)
-        for i, d in enumerate(docs):
-            (folder / f"{i:03d}.txt").write_text(d.text + "\n", encoding="utf-8")
-    body = "name: remote-run\nseed: 1\nsources:\n" + "".join(
-        f"  - {{name: {n}, kind: text, paths: [data/{n}/*.txt], weight: {w}}}\n" for n, w in WEIGHTS.items()
-    )
-    rec = tmp_path / "r.yaml"
-    rec.write_text(body + "vocab: {size: 480}\nshards: {total_tokens: 30000, sequence_length: 128}\n")
-    return str(rec)
+    return write_text_recipe(tmp_path, corpus, WEIGHTS, name="remote-run")
 
 
 @pytest.fixture

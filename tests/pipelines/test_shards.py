@@ -24,7 +24,7 @@ from dataprep.shards.config import ShardsConfig
 from dataprep.shards.formats import read_parquet_shard
 from dataprep.shards.packing import text_pieces
 from dataprep.shards.verify import verify_shards
-from dataprep.shards.batches import CopyBatch, PieceBatch
+from dataprep.shards.batches import CopyBatch, PieceBatch, PieceRef
 from pipelines.shards import (
     MixSources,
     PackSequences,
@@ -34,7 +34,16 @@ from pipelines.shards import (
     load_manifest,
     write_shards,
 )
-from tests.dataprep.shards.helpers import load_local, make_docs, piece_batch, piece_ref, piece_tokens, train_tiny_vocab, write_store
+from tests.dataprep.shards.helpers import (
+    load_local,
+    make_docs,
+    piece_batch,
+    piece_ref,
+    piece_tokens,
+    train_tiny_vocab,
+    write_store,
+    write_text_recipe,
+)
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
 CONFIG = ShardsConfig(
@@ -146,7 +155,7 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> Non
         assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
 
 
-def _batches(folder, n_web: int = 60, n_news: int = 6) -> list[tuple[PieceBatch, "PieceRef"]]:
+def _batches(folder, n_web: int = 60, n_news: int = 6) -> list[tuple[PieceBatch, PieceRef]]:
     rng = np.random.default_rng(0)
     out = []
     for source, n in (("web", n_web), ("news", n_news)):
@@ -393,23 +402,17 @@ def test_run_skips_up_to_date_stages_and_redoes_only_what_changed(tmp_path) -> N
     from dataprep.recipe import load_recipe
     from pipelines.commands.run import run_all
 
-    for source, docs in corpus().items():
-        folder = tmp_path / "data" / source
-        folder.mkdir(parents=True)
-        for i, d in enumerate(docs):
-            (folder / f"{i:03d}.txt").write_text(d.text + "\n", encoding="utf-8")
-    body = "name: run\nseed: 1\nsources:\n" + "".join(
-        f"  - {{name: {n}, kind: text, paths: [data/{n}/*.txt], weight: {w}}}\n" for n, w in WEIGHTS.items()
-    )
-    rec = tmp_path / "r.yaml"
-    rec.write_text(body + "vocab: {size: 480}\nshards: {total_tokens: 30000, sequence_length: 128}\n")
+    rec = write_text_recipe(tmp_path, corpus(), WEIGHTS)
     out = str(tmp_path / "out")
-    first = run_all(load_recipe(str(rec)), out)
+    first = run_all(load_recipe(rec), out)
     assert [st for _, st, _ in first["stages"]] == ["ran", "ran", "ran"]
     again = run_all(load_recipe(str(rec)), out)
     assert [st for _, st, _ in again["stages"]] == ["skipped", "skipped", "skipped"]
     assert again["shards"] == first["shards"]
-    rec.write_text(body + "vocab: {size: 480}\nshards: {total_tokens: 20000, sequence_length: 128}\n")
+    with open(rec, encoding="utf-8") as f:
+        text = f.read()
+    with open(rec, "w", encoding="utf-8") as f:
+        f.write(text.replace("total_tokens: 30000", "total_tokens: 20000"))
     changed = run_all(load_recipe(str(rec)), out)
     assert [st for _, st, _ in changed["stages"]] == ["skipped", "skipped", "ran"]
     assert changed["shards"]["budget"]["total_tokens"] == 20000
