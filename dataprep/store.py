@@ -97,7 +97,10 @@ def source_part_files(fs: FileSystem, store_dir: str, source: str) -> list[FileI
     """One source's part files (path and size), sorted, read through ``fs``: the same files as
     `part_files` for a local store, and a store on any filesystem ``fs`` serves (gs://, s3://,
     ...). An absent source (or store) gives ``[]``."""
-    return sorted(fs.match(join_path(store_dir, "documents", source, "part-*.parquet")))
+    try:
+        return sorted(fs.match(join_path(store_dir, "documents", source, "part-*.parquet")))
+    except OSError:  # Beam's filesystems raise BeamIOError (an OSError) when nothing matches
+        return []
 
 
 def iter_documents(store_dir: str, sources: Iterable[str] | None = None) -> Iterator[Document]:

@@ -29,6 +29,7 @@ from dataprep.errors import FormatError
 from dataprep.fs import FileSystem, LocalFileSystem, join_path, read_file_bytes
 from dataprep.shards.formats import SHARDS_FORMAT, Stream, read_index, read_megatron, read_parquet_shard
 from dataprep.shards.packing import pack_flat
+from dataprep.store import source_part_files
 
 SHARDS_DIR = "shards"
 MANIFEST = "manifest.json"
@@ -201,18 +202,10 @@ def _check_shard(
     return problems, stream, index
 
 
-def _store_parts(fs: FileSystem, base: str, source: str) -> list[str]:
-    """Part files of one source of the store whose documents folder is ``base``, sorted."""
-    try:
-        return sorted(f.path for f in fs.match(join_path(base, source, "part-*.parquet")))
-    except OSError:  # Beam's filesystems raise BeamIOError when nothing matches
-        return []
-
-
 def _has_files(fs: FileSystem, folder: str) -> bool:
     try:
         return next(iter(fs.walk(folder)), None) is not None
-    except OSError:  # as in _store_parts
+    except OSError:  # Beam's filesystems raise BeamIOError when nothing matches
         return False
 
 
@@ -220,7 +213,7 @@ def _lookup_texts(fs: FileSystem, store_dir: str, wanted: dict[str, set[str]]) -
     """Texts of the given document ids, read from the store through ``fs`` (only the needed
     rows). `FormatError` when there is no store at ``store_dir`` or a part is unreadable."""
     base = join_path(store_dir, "documents")
-    parts = {source: _store_parts(fs, base, source) for source in sorted(wanted)}
+    parts = {source: [f.path for f in source_part_files(fs, store_dir, source)] for source in sorted(wanted)}
     if wanted and not any(parts.values()) and not _has_files(fs, base):
         raise FormatError(f"{store_dir}: no document store (expected {base}/<source>/part-*.parquet)")
     out: dict[str, str] = {}
