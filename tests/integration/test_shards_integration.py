@@ -130,3 +130,20 @@ def test_killed_run_resumes_to_identical_output(palm_run, tmp_path) -> None:
             b = (run_dir / "shards" / f["path"]).read_bytes()
             assert a == b, f["path"]
     assert (Path(out) / "shards" / "manifest.json").read_bytes() == (run_dir / "shards" / "manifest.json").read_bytes()
+
+
+def test_portable_job_api_writes_identical_shards(palm_run, tmp_path) -> None:
+    """The shards stage through Beam's portable job API (an embedded job server and loopback
+    workers: the path a Flink or Spark submission takes) writes the same bytes as the in-process
+    runner: no side channel between stages but the run folder."""
+    from pipelines.shards import write_shards
+
+    recipe_path, out, result = palm_run
+    run_dir = tmp_path / "portable"
+    shutil.copytree(out, run_dir, ignore=shutil.ignore_patterns("shards"))
+    beam_args = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
+    manifest = write_shards(load_recipe(str(recipe_path)), str(run_dir), beam_args=beam_args)
+    assert manifest == result["shards"]
+    for shard in result["shards"]["shards"]:
+        for f in shard["files"].values():
+            assert (Path(out) / "shards" / f["path"]).read_bytes() == (run_dir / "shards" / f["path"]).read_bytes(), f["path"]
