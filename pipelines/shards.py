@@ -63,6 +63,7 @@ from dataprep.mixing import (
     finish_source,
     piece_base,
     realised_shares,
+    resolve_budget,
     source_targets,
     split_dict,
     split_sums,
@@ -639,27 +640,33 @@ class MixSources(beam.PTransform):
         targets = (
             units
             | "Totals" >> beam.Map(_totals)
-            | "SumTotals" >> beam.CombineGlobally(_PerKey(_SumArrays()))
+            | "SumTotals" >> beam.CombineGlobally(_PerKey(_SumArrays())).without_defaults()
             | "Targets" >> beam.Map(lambda sums: source_targets(weights, {s: tuple(v) for s, v in sums.items()}, config.budget))
         )
         # Output: {source: (crossing bucket, tokens before it)}
         crossings = (
             units
             | "Histograms" >> beam.FlatMap(_histogram, targets=single(targets))
-            | "SumHistograms" >> beam.CombineGlobally(_PerKey(_SumArrays()))
+            | "SumHistograms" >> beam.CombineGlobally(_PerKey(_SumArrays())).without_defaults()
             | "Crossings" >> beam.Map(_crossings, targets=single(targets))
         )
         # Output: {source: SourcePlan}
-        plans = (
+        members = (
             units
             | "BucketMembers" >> beam.FlatMap(_members, targets=single(targets), crossings=single(crossings))
-            | "CollectMembers" >> beam.CombineGlobally(_PerKey(_ConcatPairs()))
-            | "SourcePlans" >> beam.Map(_finish_sources, targets=single(targets), crossings=single(crossings))
+            | "CollectMembers" >> beam.CombineGlobally(_PerKey(_ConcatPairs())).without_defaults()
+        )
+        # Runs once the crossings are known, with the members of the crossing buckets, or none
+        # when no source has a fractional epoch to cut (every rate whole).
+        plans = crossings | "SourcePlans" >> beam.Map(
+            lambda c, targets, members: _finish_sources(members, targets, c),
+            targets=single(targets),
+            members=beam.pvalue.AsSingleton(members, default_value={}),
         )
         plan = (
             units
             | "SplitSums" >> beam.Map(_split_sums, plans=single(plans))
-            | "SumSplits" >> beam.CombineGlobally(_SumArrays())
+            | "SumSplits" >> beam.CombineGlobally(_SumArrays()).without_defaults()
             | "Plan"
             >> beam.Map(
                 lambda sums, targets, plans: finish_plan(
@@ -667,7 +674,7 @@ class MixSources(beam.PTransform):
                     config.budget is None,
                     config.validation_fraction,
                     plans,
-                    split_dict(sums if sums is not None else np.zeros(4, np.int64)),
+                    split_dict(sums),
                     config.shard_tokens,
                 ),
                 targets=single(targets),
@@ -724,14 +731,26 @@ class WriteShards(beam.PTransform):
             | "AllShards" >> ToList()
             | "Manifest"
             >> beam.Map(
-                build_manifest,
-                plan=beam.pvalue.AsSingleton(inputs["plan"]),
+                _manifest_or_fail,
+                plan=beam.pvalue.AsSingleton(inputs["plan"], default_value=None),
                 header=header,
                 counts=beam.pvalue.AsList(inputs["counts"]),
             )
         )
         manifest | "WriteManifest" >> beam.Map(_write_manifest, out_dir=out_dir)
         return records
+
+
+def _manifest_or_fail(
+    records: list[dict[str, Any]], plan: MixturePlan | None, header: dict[str, Any], counts: list
+) -> dict[str, Any]:
+    # No plan: no piece of any source reached the planning passes (whose combines emit nothing
+    # on empty input), so there is nothing to mix.
+    if plan is None:
+        raise StageError(
+            "no document of any source could be tokenized (every one was dropped as unencodable), so there is nothing to write"
+        )
+    return build_manifest(records, plan, header, counts)
 
 
 def _write_manifest(manifest: dict[str, Any], out_dir: str) -> None:
@@ -885,11 +904,13 @@ def write_shards(
     if vocab.eos_id < 0:
         raise FormatError(f"{vocab_path}: the vocabulary has no end-of-document (eos) piece; retrain it with one")
     header = stage_header(recipe, out_dir, vocab)
+    weights = {s.name: s.weight for s in recipe.sources}
+    # A weighted source with no document can get no share: say so before starting Beam.
+    resolve_budget(weights, header["store_documents"], 1)
     partial = join(out_dir, PARTIAL_DIR)
     remove_tree(partial)  # a killed run's partial output and spill
     if is_local(partial):
         os.makedirs(partial)
-    weights = {s.name: s.weight for s in recipe.sources}
     cfg = recipe.shards
     started = time.time()
     p = make_pipeline(pipeline_options(workers, beam_args))

@@ -359,6 +359,40 @@ def test_a_source_without_documents_fails_with_its_name(vocab_dir, tmp_path) -> 
     assert not os.path.exists(os.path.join(out, "shards"))
 
 
+def test_a_store_with_no_document_fails_clearly(vocab_dir, tmp_path) -> None:
+    out = str(tmp_path)
+    write_store(out, {"web": [], "news": []})
+    shutil.copytree(vocab_dir, os.path.join(out, "vocab"))
+    with pytest.raises(StageError, match="'web' has weight 0.5 but no tokens"):
+        write_shards(recipe(weights={"web": 0.5, "news": 0.5}), out)
+    assert not os.path.exists(os.path.join(out, "shards"))
+
+
+def test_a_store_whose_every_document_is_unencodable_fails_clearly(vocab_dir, tmp_path) -> None:
+    from vocab.model import SPACE_ESCAPE
+
+    out = str(tmp_path)
+    docs = [d._replace(text=d.text + SPACE_ESCAPE) for d in corpus()["web"][:5]]
+    write_store(out, {"web": docs})
+    shutil.copytree(vocab_dir, os.path.join(out, "vocab"))
+    with pytest.raises(StageError, match="no document of any source could be tokenized"):
+        write_shards(recipe(weights={"web": 1.0}), out)
+    assert not os.path.exists(os.path.join(out, "shards"))
+
+
+def test_one_source_used_exactly_once_needs_no_cut(vocab_dir, tmp_path) -> None:
+    """A single source at the largest budget without repeats: rate exactly 1, so no source has
+    a fractional epoch to cut (the planning pass that gathers the cut's pieces gets nothing)."""
+    out = str(tmp_path)
+    write_store(out, {"web": corpus()["web"]})
+    shutil.copytree(vocab_dir, os.path.join(out, "vocab"))
+    config = ShardsConfig(sequence_length=128, shard_tokens=8_000, validation_fraction=0.0)
+    m = write_shards(recipe(config, weights={"web": 1.0}), out)
+    web = m["sources"]["web"]
+    assert web["full_epochs"] == 1 and web["rate"] == 1.0
+    assert web["realised_tokens"]["train"] == web["available_tokens"]
+
+
 def test_cli_write_inspect_verify(vocab_dir, tmp_path) -> None:
     out = make_run_dir(tmp_path / "run", vocab_dir)
     data = tmp_path / "data.txt"
