@@ -31,38 +31,31 @@ MAX_RUN = 1 << 22
 
 
 class SpillWriter:
-    """Appends token arrays to one spill file, opened on the first append.
+    """Appends token arrays to one spill file (a `BlobWriter`), opened on the first append.
 
     ``create(path)`` returns a writable binary file object (local ``open(path, "wb")`` or
     ``FileSystems.create``). `append` returns the array's offset in the file, in tokens.
     """
 
     def __init__(self, create: Callable[[str], BinaryIO], path: str, dtype: np.dtype) -> None:
-        self.create = create
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder("<")
-        self._file: BinaryIO | None = None
-        self._tokens = 0
+        self._blobs = BlobWriter(create, path)
 
     def append(self, tokens: np.ndarray) -> int:
         """Write ``tokens`` (converted to the spill dtype); return where they start."""
-        if self._file is None:
-            self._file = self.create(self.path)
-        offset = self._tokens
-        self._file.write(np.ascontiguousarray(tokens, dtype=self.dtype).data)
-        self._tokens += len(tokens)
-        return offset
+        ref = self._blobs.append(np.ascontiguousarray(tokens, dtype=self.dtype).data)
+        return ref.offset // self.dtype.itemsize
 
     def close(self) -> None:
         """Close the file (a no-op when nothing was appended)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._blobs.close()
 
     @property
     def tokens(self) -> int:
         """Tokens appended so far."""
-        return self._tokens
+        return self._blobs.bytes // self.dtype.itemsize
+
 
 
 def _read_exactly(f: BinaryIO, out: np.ndarray) -> None:
@@ -148,18 +141,26 @@ class BlobWriter:
         self._file: BinaryIO | None = None
         self._bytes = 0
 
-    def append(self, data: bytes) -> BlobRef:
+    def append(self, data: bytes | memoryview) -> BlobRef:
+        """Write ``data``; return where it sits."""
         if self._file is None:
             self._file = self.create(self.path)
-        ref = BlobRef(self.path, self._bytes, len(data))
+        n = memoryview(data).nbytes  # a numpy array's memoryview has len() in items, not bytes
+        ref = BlobRef(self.path, self._bytes, n)
         self._file.write(data)
-        self._bytes += len(data)
+        self._bytes += n
         return ref
 
     def close(self) -> None:
+        """Close the file (a no-op when nothing was appended)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    @property
+    def bytes(self) -> int:
+        """Bytes appended so far."""
+        return self._bytes
 
 
 def dump_blob(writer: BlobWriter, obj: object) -> BlobRef:
