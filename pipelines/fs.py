@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterator
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from dataprep.fs import FileInfo, LocalFileSystem, is_url
+from dataprep.fs import FileInfo, LocalFileSystem, LocalFileWriter, is_url
 from dataprep.manifest import write_atomic
 
 _local = LocalFileSystem()
@@ -101,8 +101,7 @@ class BeamFileWriter:
 
     def remove(self, path: str) -> None:
         if is_local(path):
-            if os.path.exists(path):
-                os.unlink(path)
+            LocalFileWriter().remove(path)
         elif FileSystems.exists(path):
             FileSystems.delete([path])
 

@@ -48,7 +48,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from dataprep import __version__
 from dataprep.configs import to_plain
 from dataprep.errors import FormatError, StageError
-from dataprep.manifest import dumps_json, read_manifest, sha256_file
+from dataprep.manifest import dumps_json, read_manifest
 from dataprep.mixing import (
     N_BUCKETS,
     MixturePlan,
@@ -775,7 +775,7 @@ def stage_header(recipe: Any, store_dir: str, vocab: Any) -> dict[str, Any]:
         "recipe": recipe.name,
         "recipe_fingerprint": shards_fingerprint(recipe),
         "store_fingerprint": build.get("fingerprint"),
-        "store_manifest_sha256": hashlib.sha256(read_bytes(join(store_dir, BUILD_MANIFEST))).hexdigest(),
+        "store_manifest_sha256": _store_manifest_sha256(store_dir),
         "vocab_fingerprint": vocab.fingerprint,
         "vocab_size": vocab.size,
         "eos_id": vocab.eos_id,
@@ -836,35 +836,19 @@ def pad_id_of(vocab: Any) -> int:
 def is_current(recipe: Any, out_dir: str) -> bool:
     """True when ``DIR/shards`` holds a complete output for this recipe, this store (the build
     manifest's checksum) and this vocabulary (the model's checksum). ``out_dir`` may be on any
-    Beam filesystem; there the shard files' sizes come from one listing of ``DIR/shards``."""
+    Beam filesystem; the shard files' sizes come from one listing of ``DIR/shards``."""
     from dataprep.fs import relative_to_root
-    from dataprep.shards.verify import load as load_shards_manifest
 
-    remote = not is_local(out_dir)
     try:
-        if remote:
-            manifest = load_shards_manifest(out_dir, BeamFileSystem())
-            store_sha = hashlib.sha256(read_bytes(join(out_dir, BUILD_MANIFEST))).hexdigest()
-        else:
-            manifest = read_manifest(os.path.join(out_dir, SHARDS_DIR, MANIFEST), SHARDS_FORMAT)
-            store_sha = sha256_file(os.path.join(out_dir, BUILD_MANIFEST))
+        manifest = load_manifest(out_dir)
+        store_sha = _store_manifest_sha256(out_dir)
+        vocab = load_vocab(join(out_dir, "vocab"))
     except (FormatError, OSError):  # Beam's BeamIOError is an OSError
         return False
-    try:
-        vocab = load_vocab(join(out_dir, "vocab"))
-    except FormatError:
-        return False
     shards_dir = join(out_dir, SHARDS_DIR)
-    if remote:
-        listed = {relative_to_root(f.path, shards_dir): f.size for f in BeamFileSystem().walk(shards_dir)}
-        size_of = listed.get
-    else:
-        def size_of(rel: str) -> int | None:
-            path = os.path.join(shards_dir, rel)
-            return os.path.getsize(path) if os.path.exists(path) else None
-
+    sizes = {relative_to_root(f.path, shards_dir): f.size for f in BeamFileSystem().walk(shards_dir)}
     files_present = all(
-        size_of(f["path"]) == f["bytes"] for shard in manifest.get("shards", []) for f in shard["files"].values()
+        sizes.get(f["path"]) == f["bytes"] for shard in manifest.get("shards", []) for f in shard["files"].values()
     )
     return (
         manifest.get("recipe_fingerprint") == shards_fingerprint(recipe)
@@ -872,6 +856,11 @@ def is_current(recipe: Any, out_dir: str) -> bool:
         and manifest.get("vocab_fingerprint") == vocab.fingerprint
         and files_present
     )
+
+
+def _store_manifest_sha256(out_dir: str) -> str:
+    """SHA-256 of the store's build manifest, on any Beam filesystem."""
+    return hashlib.sha256(read_bytes(join(out_dir, BUILD_MANIFEST))).hexdigest()
 
 
 def write_shards(
