@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+# Imported with this module, not on the first run: every stage runs here by default.
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 
 class _Options(PipelineOptions):
@@ -50,7 +53,12 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """A pipeline on the runner the options name, or Beam's in-process `FnApiRunner` when they
     name none (the plain DirectRunner may try to download the Prism binary first)."""
     if options.view_as(StandardOptions).runner is None:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)
+
+
+def one_local_worker(options: PipelineOptions) -> bool:
+    """True when ``options`` run the pipeline on the in-process runner with a single worker,
+    where a reshuffle (whose only job is to spread elements over workers) is pure cost."""
+    workers = options.view_as(DirectOptions).direct_num_workers or 1
+    return options.view_as(StandardOptions).runner is None and workers <= 1

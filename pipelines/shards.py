@@ -40,7 +40,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.combiners import ToList
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -48,6 +47,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from dataprep import __version__
 from dataprep.configs import to_plain
 from dataprep.errors import FormatError, StageError
+from dataprep.fs import file_exists, relative_to_root
 from dataprep.manifest import dumps_json, read_manifest
 from dataprep.mixing import (
     N_BUCKETS,
@@ -91,6 +91,7 @@ from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, l
 from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import BeamFileSystem, create_file, is_local, join, open_file, read_bytes, remove_tree, write_bytes_atomic
+from pipelines.runner import make_pipeline, one_local_worker, pipeline_options
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +207,12 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The stage manifest from every shard record and the plan: shards, splits, and per-source
     token accounting (available, target share, realised share, epochs) as PaLM's Table 2.
-    ``counts`` are per-source document counters, ((source, counter), n): ``documents`` read
-    and tokenized, ``dropped_<reason>`` not tokenized."""
-    tally: dict[str, dict[str, int]] = {}
+    ``counts`` are per-source document counters, ((source, counter), n), summed here (a key
+    may come once per bundle): ``documents`` read and tokenized, ``dropped_<reason>`` not
+    tokenized."""
+    tally: dict[str, Counter[str]] = {}
     for (source, counter), n in counts:
-        tally.setdefault(source, {})[counter] = int(n)
+        tally.setdefault(source, Counter())[counter] += int(n)
     records = sorted(records, key=lambda r: (SPLITS.index(r["split"]), r["index"]))
     realised = {split: Counter() for split in SPLITS}
     for r in records:
@@ -465,55 +467,81 @@ def tune_malloc() -> bool:
         return False
 
 
-def _source_units(batch: PieceRef, validation_fraction: float) -> tuple[str, SourceUnits]:
-    return batch.source, SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
+def _source_units(batch: PieceRef, validation_fraction: float) -> SourceUnits:
+    return SourceUnits(batch.base, batch.lengths, validation_mask(batch.doc_base, validation_fraction))
 
 
-def _totals(item: tuple[str, SourceUnits]) -> tuple[str, np.ndarray]:
-    source, units = item
-    return source, np.array([len(units.bases), int(units.tokens.sum())], dtype=np.int64)
+# The planning passes gather with `CombinePerKey` on one key (`_ONE`), which the functions on
+# either side add and drop themselves: a global combine (`CombineGlobally`) would add two
+# transforms per pass for that, and every transform costs fixed time on the local runner.
+_ONE = 0
 
 
-def _histogram(item: tuple[str, SourceUnits], targets: tuple) -> Iterator[tuple[str, np.ndarray]]:
-    source, units = item
-    target = targets[1].get(source)
+def _totals(batch: PieceRef) -> tuple[int, tuple[str, np.ndarray]]:
+    return _ONE, (batch.source, np.array([len(batch.base), int(batch.lengths.sum())], dtype=np.int64))
+
+
+def _targets(keyed: tuple[int, dict[str, np.ndarray]], weights: dict[str, float], budget: int | None) -> tuple:
+    return source_targets(weights, {s: tuple(v) for s, v in keyed[1].items()}, budget)
+
+
+def _histogram(batch: PieceRef, targets: tuple, validation_fraction: float) -> Iterator[tuple[int, tuple[str, np.ndarray]]]:
+    target = targets[1].get(batch.source)
     if target is not None:
-        yield source, bucket_histogram(target, units)
+        yield _ONE, (batch.source, bucket_histogram(target, _source_units(batch, validation_fraction)))
 
 
-def _crossings(histograms: dict[str, np.ndarray], targets: tuple) -> dict[str, tuple[int, int]]:
+def _crossings(keyed: tuple[int, dict[str, np.ndarray]], targets: tuple) -> dict[str, tuple[int, int]]:
+    histograms = keyed[1]
     empty = np.zeros(N_BUCKETS, np.int64)
     return {s: crossing_bucket(histograms.get(s, empty), t.remainder) for s, t in targets[1].items()}
 
 
-def _members(item: tuple[str, SourceUnits], targets: tuple, crossings: dict) -> Iterator[tuple[str, tuple]]:
-    source, units = item
+def _members(
+    batch: PieceRef, targets: tuple, crossings: dict, validation_fraction: float
+) -> Iterator[tuple[int, tuple[str, tuple]]]:
+    source = batch.source
     target = targets[1].get(source)
     if target is None:
         return
-    keys, tokens = bucket_members(target, crossings[source][0], units)
+    keys, tokens = bucket_members(target, crossings[source][0], _source_units(batch, validation_fraction))
     if len(keys):
-        yield source, (keys, tokens)
+        yield _ONE, (source, (keys, tokens))
 
 
-def _finish_sources(members: dict[str, tuple], targets: tuple, crossings: dict) -> dict[str, SourcePlan]:
+def _finish_sources(crossings: dict, targets: tuple, members: tuple[int, dict[str, tuple]] | None) -> dict[str, SourcePlan]:
+    """Each source's plan once the crossings are known, from the members of its crossing
+    bucket (``members`` is None when no source had any: every rate whole)."""
+    found = members[1] if members is not None else {}
     none = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
     plans = {}
     for s, t in targets[1].items():
         bucket, before = crossings[s]
-        keys, tokens = members.get(s, none)
+        keys, tokens = found.get(s, none)
         plans[s] = finish_source(t, bucket, before, keys, tokens)
     return plans
 
 
-def _split_sums(item: tuple[str, SourceUnits], plans: dict[str, SourcePlan]) -> np.ndarray:
-    source, units = item
-    return split_sums(plans[source], units) if source in plans else np.zeros(4, np.int64)
+def _split_sums(batch: PieceRef, plans: dict[str, SourcePlan], validation_fraction: float) -> tuple[int, np.ndarray]:
+    if batch.source not in plans:
+        return _ONE, np.zeros(4, np.int64)
+    return _ONE, split_sums(plans[batch.source], _source_units(batch, validation_fraction))
+
+
+def _plan(keyed: tuple[int, np.ndarray], targets: tuple, plans: dict[str, SourcePlan], config: ShardsConfig) -> Iterator[Any]:
+    """The `MixturePlan`, and on the output tagged ``shard_keys`` a ``((split, index), None)``
+    marker for every shard it plans (so that a shard no copy reaches is still written)."""
+    plan = finish_plan(
+        targets[0], config.budget is None, config.validation_fraction, plans, split_dict(keyed[1]), config.shard_tokens
+    )
+    yield plan
+    for key in plan.shard_keys():
+        yield beam.pvalue.TaggedOutput("shard_keys", (key, None))
 
 
 class _PerKey(beam.CombineFn):
     """(key, value) pairs -> {key: ``inner`` combined over its values}: a per-key combine and
-    the gathering of its results in one global combine. Why: every Beam transform costs fixed
+    the gathering of its results in one combine (on `_ONE`). Why: every Beam transform costs fixed
     time to build and run on the local runner, and this replaces three per planning pass."""
 
     def __init__(self, inner: beam.CombineFn) -> None:
@@ -595,7 +623,7 @@ class TokenizeDocuments(beam.PTransform):
     any Beam filesystem).
 
     Returns ``{"tokenized": PieceRef, "counts": ((source, counter), n)}`` with counters
-    ``documents`` (tokenized) and ``dropped_unencodable``.
+    ``documents`` (tokenized) and ``dropped_unencodable``, per bundle (not yet summed).
     """
 
     def __init__(
@@ -610,12 +638,14 @@ class TokenizeDocuments(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
         fn = _TokenizeFn(self.vocab_path, self.seed, self.max_piece_chars, self.spill_dir)
         out = docs | "Encode" >> beam.ParDo(fn).with_outputs(COUNTS, main="tokenized")
-        counts = out[COUNTS] | "SumCounts" >> beam.CombinePerKey(sum)
-        return {"tokenized": out.tokenized, "counts": counts}
+        # Per-bundle counts, summed where the manifest is built (a few per bundle: a side input
+        # of that size costs less than a combine's four transforms).
+        return {"tokenized": out.tokenized, "counts": out[COUNTS]}
 
 
 class MixSources(beam.PTransform):
-    """`PieceRef` -> ``{"copies": ((split, shard), BlobRef), "plan": MixturePlan}``.
+    """`PieceRef` -> ``{"copies": ((split, shard), BlobRef), "plan": MixturePlan, "shard_keys":
+    ((split, shard), None) for every planned shard}``.
 
     The plan comes from small per-batch summaries (`SourceUnits`: 17 bytes per piece), in
     passes that each keep a fixed amount of state per source: token totals (the budget and each
@@ -635,58 +665,49 @@ class MixSources(beam.PTransform):
     def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
         weights, config = self.weights, self.config
         single = beam.pvalue.AsSingleton
-        units = batches | "Units" >> beam.Map(_source_units, config.validation_fraction)
+        fraction = config.validation_fraction
         # Output: (total budget, {source: SourceTarget})
         targets = (
-            units
+            batches
             | "Totals" >> beam.Map(_totals)
-            | "SumTotals" >> beam.CombineGlobally(_PerKey(_SumArrays())).without_defaults()
-            | "Targets" >> beam.Map(lambda sums: source_targets(weights, {s: tuple(v) for s, v in sums.items()}, config.budget))
+            | "SumTotals" >> beam.CombinePerKey(_PerKey(_SumArrays()))
+            | "Targets" >> beam.Map(_targets, weights=weights, budget=config.budget)
         )
         # Output: {source: (crossing bucket, tokens before it)}
         crossings = (
-            units
-            | "Histograms" >> beam.FlatMap(_histogram, targets=single(targets))
-            | "SumHistograms" >> beam.CombineGlobally(_PerKey(_SumArrays())).without_defaults()
+            batches
+            | "Histograms" >> beam.FlatMap(_histogram, targets=single(targets), validation_fraction=fraction)
+            | "SumHistograms" >> beam.CombinePerKey(_PerKey(_SumArrays()))
             | "Crossings" >> beam.Map(_crossings, targets=single(targets))
         )
         # Output: {source: SourcePlan}
         members = (
-            units
-            | "BucketMembers" >> beam.FlatMap(_members, targets=single(targets), crossings=single(crossings))
-            | "CollectMembers" >> beam.CombineGlobally(_PerKey(_ConcatPairs())).without_defaults()
+            batches
+            | "BucketMembers"
+            >> beam.FlatMap(_members, targets=single(targets), crossings=single(crossings), validation_fraction=fraction)
+            | "CollectMembers" >> beam.CombinePerKey(_PerKey(_ConcatPairs()))
         )
         # Runs once the crossings are known, with the members of the crossing buckets, or none
         # when no source has a fractional epoch to cut (every rate whole).
         plans = crossings | "SourcePlans" >> beam.Map(
-            lambda c, targets, members: _finish_sources(members, targets, c),
-            targets=single(targets),
-            members=beam.pvalue.AsSingleton(members, default_value={}),
+            _finish_sources, targets=single(targets), members=beam.pvalue.AsSingleton(members, default_value=None)
         )
         plan = (
-            units
-            | "SplitSums" >> beam.Map(_split_sums, plans=single(plans))
-            | "SumSplits" >> beam.CombineGlobally(_SumArrays()).without_defaults()
+            batches
+            | "SplitSums" >> beam.Map(_split_sums, plans=single(plans), validation_fraction=fraction)
+            | "SumSplits" >> beam.CombinePerKey(_SumArrays())
             | "Plan"
-            >> beam.Map(
-                lambda sums, targets, plans: finish_plan(
-                    targets[0],
-                    config.budget is None,
-                    config.validation_fraction,
-                    plans,
-                    split_dict(sums),
-                    config.shard_tokens,
-                ),
-                targets=single(targets),
-                plans=single(plans),
+            >> beam.FlatMap(_plan, targets=single(targets), plans=single(plans), config=config).with_outputs(
+                "shard_keys", main="plan"
             )
         )
-        copies = batches | "EmitCopies" >> beam.ParDo(_EmitCopiesFn(self.spill_dir), plan=single(plan))
-        return {"copies": copies, "plan": plan}
+        copies = batches | "EmitCopies" >> beam.ParDo(_EmitCopiesFn(self.spill_dir), plan=single(plan.plan))
+        return {"copies": copies, "plan": plan.plan, "shard_keys": plan.shard_keys}
 
 
 class PackSequences(beam.PTransform):
-    """((split, shard), BlobRef) -> `PackedShard`: group the handles by shard, read the shard's
+    """``{"copies": ((split, shard), BlobRef), "plan": MixturePlan, "shard_keys": ...}`` (what
+    `MixSources` returns) -> `PackedShard`: group the handles by shard, read the shard's
     `CopyBatch`es and sort them by key, read the tokens (``dtype``) from the spill files, pack.
 
     Every planned shard is packed, even one that received no copy (it is written empty), so
@@ -701,9 +722,8 @@ class PackSequences(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         plan = inputs["plan"]
-        markers = plan | "ShardKeys" >> beam.FlatMap(lambda p: [(k, None) for k in p.shard_keys()])
         return (
-            (inputs["copies"], markers)
+            (inputs["copies"], inputs["shard_keys"])
             | "WithEmptyShards" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
             | "Pack"
@@ -726,35 +746,24 @@ class WriteShards(beam.PTransform):
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         out_dir, config, dtype, header = self.out_dir, self.config, self.dtype, self.header
         records = inputs["shards"] | "Write" >> beam.Map(write_shard, out_dir=out_dir, config=config, dtype=dtype)
-        manifest = (
-            records
-            | "AllShards" >> ToList()
-            | "Manifest"
-            >> beam.Map(
-                _manifest_or_fail,
-                plan=beam.pvalue.AsSingleton(inputs["plan"], default_value=None),
-                header=header,
-                counts=beam.pvalue.AsList(inputs["counts"]),
-            )
+        # Runs once, on the plan, when every shard record is in: the records and the counts are
+        # side inputs (a few hundred bytes per shard and per bundle), which costs fewer
+        # transforms than gathering them with a combine. No plan (no piece of any source was
+        # tokenized): no manifest, which `write_shards` reports.
+        inputs["plan"] | "Manifest" >> beam.Map(
+            _write_manifest,
+            out_dir=out_dir,
+            records=beam.pvalue.AsList(records),
+            header=header,
+            counts=beam.pvalue.AsList(inputs["counts"]),
         )
-        manifest | "WriteManifest" >> beam.Map(_write_manifest, out_dir=out_dir)
         return records
 
 
-def _manifest_or_fail(
-    records: list[dict[str, Any]], plan: MixturePlan | None, header: dict[str, Any], counts: list
-) -> dict[str, Any]:
-    # No plan: no piece of any source reached the planning passes (whose combines emit nothing
-    # on empty input), so there is nothing to mix.
-    if plan is None:
-        raise StageError(
-            "no document of any source could be tokenized (every one was dropped as unencodable), so there is nothing to write"
-        )
-    return build_manifest(records, plan, header, counts)
-
-
-def _write_manifest(manifest: dict[str, Any], out_dir: str) -> None:
-    write_bytes_atomic(join(out_dir, MANIFEST), dumps_json(manifest))
+def _write_manifest(
+    plan: MixturePlan, out_dir: str, records: list[dict[str, Any]], header: dict[str, Any], counts: list
+) -> None:
+    write_bytes_atomic(join(out_dir, MANIFEST), dumps_json(build_manifest(records, plan, header, counts)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,8 +846,6 @@ def is_current(recipe: Any, out_dir: str) -> bool:
     """True when ``DIR/shards`` holds a complete output for this recipe, this store (the build
     manifest's checksum) and this vocabulary (the model's checksum). ``out_dir`` may be on any
     Beam filesystem; the shard files' sizes come from one listing of ``DIR/shards``."""
-    from dataprep.fs import relative_to_root
-
     try:
         manifest = load_manifest(out_dir)
         store_sha = _store_manifest_sha256(out_dir)
@@ -879,8 +886,6 @@ def write_shards(
         StageError: the pipeline failed or the mixture is impossible (a weighted source with no
             tokens); ``out_dir/shards`` is then left as it was.
     """
-    from pipelines.runner import make_pipeline, pipeline_options
-
     tune_malloc()
     # Inputs in stage order: the store first (with the build's manifest), then the vocabulary.
     names = [s.name for s in recipe.sources]
@@ -902,8 +907,10 @@ def write_shards(
         os.makedirs(partial)
     cfg = recipe.shards
     started = time.time()
-    p = make_pipeline(pipeline_options(workers, beam_args))
-    docs = p | "PartFiles" >> beam.Create(parts) | "ReadStore" >> ReadStoreDocuments()
+    options = pipeline_options(workers, beam_args)
+    p = make_pipeline(options)
+    # The part files are spread over workers by a reshuffle, which one local worker can skip.
+    docs = p | "PartFiles" >> beam.Create(parts, reshuffle=not one_local_worker(options)) | "ReadStore" >> ReadStoreDocuments()
     spill = join(partial, SPILL_DIR)
     tokenized = docs | "Tokenize" >> TokenizeDocuments(vocab_path, recipe.seed, spill, cfg.max_piece_chars)
     mixed = tokenized["tokenized"] | "Mix" >> MixSources(weights, cfg, spill)
@@ -920,6 +927,12 @@ def write_shards(
         if inner is not None:
             raise inner from None
         raise StageError(f"shards stage failed: {e}") from e
+    if not file_exists(BeamFileSystem(), join(partial, MANIFEST)):
+        # The manifest is written on the plan, and the planning combines emit nothing when no
+        # piece of any source reached them.
+        raise StageError(
+            "no document of any source could be tokenized (every one was dropped as unencodable), so there is nothing to write"
+        )
     if is_local(partial):
         manifest = read_manifest(os.path.join(partial, MANIFEST), SHARDS_FORMAT)
     else:

@@ -215,8 +215,12 @@ def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards(tmp_path) -
     ]
     writer.close()
     with BeamTestPipeline() as p:
-        plan_pc = p | "Plan" >> beam.Create([plan])
-        shards = {"copies": p | "Copies" >> beam.Create(copies), "plan": plan_pc} | PackSequences(cfg, pad_id=0, dtype=np.uint16)
+        inputs = {
+            "copies": p | "Copies" >> beam.Create(copies),
+            "plan": p | "Plan" >> beam.Create([plan]),
+            "shard_keys": p | "ShardKeys" >> beam.Create([(k, None) for k in plan.shard_keys()]),
+        }
+        shards = inputs | PackSequences(cfg, pad_id=0, dtype=np.uint16)
         got = shards | beam.Map(lambda s: (s.split, s.index, s.count, s.packed.tokens.tolist(), s.copies.ids))
         assert_that(got, equal_to([("train", 0, 2, [5, 2, 7, 8, 2, 0, 0, 0], ["web/a", "web/b"]), ("train", 1, 2, [], [])]))
 
