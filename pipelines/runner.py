@@ -53,6 +53,7 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """A pipeline on the runner the options name, or Beam's in-process `FnApiRunner` when they
     name none (the plain DirectRunner may try to download the Prism binary first)."""
     if options.view_as(StandardOptions).runner is None:
+        shorten_state_sampling()
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)
 
@@ -62,3 +63,29 @@ def one_local_worker(options: PipelineOptions) -> bool:
     where a reshuffle (whose only job is to spread elements over workers) is pure cost."""
     workers = options.view_as(DirectOptions).direct_num_workers or 1
     return options.view_as(StandardOptions).runner is None and workers <= 1
+
+
+# How often Beam's state sampler wakes up on the in-process runner (Beam's default: 200 ms).
+STATE_SAMPLING_MS = 10
+
+
+def shorten_state_sampling() -> bool:
+    """Make Beam's state sampler sleep at most `STATE_SAMPLING_MS` between samples, in this
+    process (the in-process runner's worker); returns whether it applied.
+
+    Why: every bundle starts a sampler thread and, when the bundle ends, waits for that thread
+    to wake up from its sleep, which grows to Beam's 200 ms sampling period within a second of
+    a bundle's start: each long bundle (reading and tokenizing, packing, writing) then waits
+    100 ms on average, doing nothing. On the shards benchmark (14 M tokens) that was 0.19 s of
+    a 2.9 s run. Waking every 10 ms costs the sampler thread a few microseconds each time.
+    Beam has no option for the period, so this changes the default argument of its
+    ``StateSampler`` (left alone if that no longer has Beam's documented default).
+    """
+    from apache_beam.runners.worker import statesampler
+
+    init = getattr(statesampler.StateSampler, "__init__", None)
+    default = getattr(statesampler, "DEFAULT_SAMPLING_PERIOD_MS", None)
+    if init is None or init.__defaults__ not in ((default,), (STATE_SAMPLING_MS,)):
+        return False
+    init.__defaults__ = (STATE_SAMPLING_MS,)
+    return True
