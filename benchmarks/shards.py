@@ -154,7 +154,7 @@ def child_reference(run_dir: str) -> dict:
     }
 
 
-def child_shards(run_dir: str, workers: int, weights: dict[str, float], parquet_encoding: str = "plain") -> dict:
+def child_shards(run_dir: str, workers: int, weights: dict[str, float], parquet_encoding: str = "delta") -> dict:
     """The shards stage on the store, as ``dataprep shards`` runs it. With ``weights``
     proportional to each source's tokens, the largest budget without repeats writes (almost)
     every token once, so the stage tokenizes, shuffles, packs and writes the whole corpus."""
@@ -207,7 +207,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--malloc-env", action="store_true", help="also run the stage with MALLOC_* settings from the start")
     ap.add_argument(
-        "--parquet-encoding", choices=["plain", "byte_stream_split"], default="plain", help="shards.parquet_encoding of the stage"
+        "--parquet-encoding",
+        choices=["delta", "plain", "byte_stream_split"],
+        default="delta",
+        help="shards.parquet_encoding of the stage (default: the recipe default, delta)",
     )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()

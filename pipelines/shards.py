@@ -823,12 +823,28 @@ def _read_build_manifest(out_dir: str) -> dict[str, Any]:
     return read_build_manifest(out_dir)
 
 
+# The last local vocabulary loaded in this process, by its file's identity: on the in-process
+# runner the stage's driver and its tokenizing DoFn share one load (SentencePiece's encoder is
+# read-only, safe to share between threads).
+_LOADED: dict[tuple, Any] = {}
+
+
 def load_vocab(path: str) -> Any:
     """`vocab.model.Vocab` from a vocab folder or ``.model`` file on any Beam filesystem."""
     from vocab.model import MODEL_FILE, Vocab
 
     if is_local(path):
-        return Vocab.load(path)
+        file = os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
+        try:
+            st = os.stat(file)
+        except OSError:
+            return Vocab.load(path)  # its own error for a missing model
+        key = (os.path.abspath(file), st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in _LOADED:
+            vocab = Vocab.load(path)
+            _LOADED.clear()
+            _LOADED[key] = vocab
+        return _LOADED[key]
     file = path if path.endswith(".model") else join(path, MODEL_FILE)
     try:
         data = read_bytes(file)

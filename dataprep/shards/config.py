@@ -7,7 +7,7 @@ Every key has a default; each default says where it comes from. Example::
       sequence_length: 2048
       segment_ids: false
       formats: [parquet, megatron]
-      parquet_encoding: plain            # or byte_stream_split (smaller, faster; newer readers)
+      parquet_encoding: delta            # or plain, byte_stream_split (smaller; newer readers)
       shard_tokens: 67108864
       validation_fraction: 0.03
       max_piece_chars: 100000
@@ -22,7 +22,7 @@ from typing import Literal
 from dataprep.errors import RecipeError
 
 FORMATS = ("parquet", "megatron")
-PARQUET_ENCODINGS = ("plain", "byte_stream_split")
+PARQUET_ENCODINGS = ("delta", "plain", "byte_stream_split")
 MAX_WITHOUT_REPEAT = "max_without_repeat"
 
 
@@ -45,14 +45,19 @@ class ShardsConfig:
         formats: Output formats, any of ``parquet`` (Hugging Face ``datasets`` reads it) and
             ``megatron`` (Megatron-LM ``MMIDIDX`` ``.bin``/``.idx``). Default both, so either kind
             of trainer can read one run's output.
-        parquet_encoding: How the Parquet shards store token ids: ``plain`` or
-            ``byte_stream_split`` (Parquet's BYTE_STREAM_SPLIT, which groups the ids' bytes so zstd
-            sees the all-zero high bytes of ids below 65,536 as runs). Measured on 27.7 M tokens
-            of the benchmark corpora: ``byte_stream_split`` writes 40% faster (0.22 against
-            0.36 s) and 13% smaller files (22.8 against 26.2 MB). Default ``plain``: every
-            Parquet reader decodes it, while BYTE_STREAM_SPLIT on integers is Parquet format
-            2.11 (2024), read by pyarrow >= 16 (so Hugging Face ``datasets`` on it), parquet-java
-            >= 1.14 and arrow-rs >= 53, not by older readers.
+        parquet_encoding: How the Parquet shards store token ids: ``delta`` (Parquet's
+            DELTA_BINARY_PACKED, uncompressed: each run of 32 ids bit-packed as differences),
+            ``plain`` (4 bytes per id, zstd) or ``byte_stream_split`` (Parquet's
+            BYTE_STREAM_SPLIT, which groups the ids' bytes so zstd sees the all-zero high bytes
+            of ids below 65,536 as runs; zstd). Measured on the 14.0 M tokens of the benchmark
+            corpora (8,000-piece vocabulary, one thread, pyarrow 22): ``delta`` writes in
+            0.11 s, reads in 0.06 s, 25.0 MB; ``plain`` 0.22 s, 0.14 s, 22.1 MB;
+            ``byte_stream_split`` 0.11 s, 0.07 s, 19.0 MB. Default ``delta``: twice as fast to
+            write and to read as ``plain`` for 13% more bytes, and DELTA_BINARY_PACKED is in the
+            Parquet format since 2.0 (2013), so every current reader decodes it (pyarrow, hence
+            Hugging Face ``datasets``; parquet-java, hence Spark; DuckDB; Polars), while
+            BYTE_STREAM_SPLIT on integers is Parquet format 2.11 (2024), read by pyarrow >= 16,
+            parquet-java >= 1.14 and arrow-rs >= 53, not by older readers.
         shard_tokens: Target tokens per shard (shards are filled by hash, so sizes vary by a few
             percent around it). Default 2**26 = 67,108,864 tokens, 256 MiB as int32: half of Hugging
             Face ``datasets``' default ``max_shard_size`` of 500 MB, and small enough that one
@@ -78,7 +83,7 @@ class ShardsConfig:
     sequence_length: int = 2048
     segment_ids: bool = False
     formats: tuple[Literal["parquet", "megatron"], ...] = FORMATS
-    parquet_encoding: Literal["plain", "byte_stream_split"] = "plain"
+    parquet_encoding: Literal["delta", "plain", "byte_stream_split"] = "delta"
     shard_tokens: int = 2**26
     validation_fraction: float = 0.03
     max_piece_chars: int = 100_000

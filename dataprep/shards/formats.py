@@ -2,8 +2,9 @@
 
 Parquet shard (Hugging Face ``datasets.load_dataset("parquet", ...)`` reads it):
     columns ``input_ids`` list<int32> (one row per sequence) and, when asked, ``segment_ids``
-    list<int32>; schema metadata ``format = dataprep-shards v1``; plain encoding, zstd, row groups
-    of 1,024 rows.
+    list<int32>; schema metadata ``format = dataprep-shards v1``; row groups of 1,024 rows; ids
+    DELTA_BINARY_PACKED without compression (``parquet_encoding: delta``, the default), or PLAIN
+    or BYTE_STREAM_SPLIT with zstd.
 
 Megatron-LM indexed dataset (``megatron/core/datasets/indexed_dataset.py``, ``MMIDIDX``):
     ``.bin``: the token stream, little-endian, dtype uint16 when the vocabulary has fewer than
@@ -44,6 +45,14 @@ MEGATRON_VERSION = 1
 MEGATRON_DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
 MEGATRON_CODES = {np.dtype(v): k for k, v in MEGATRON_DTYPES.items()}
 ROW_GROUP_ROWS = 1024
+# `ShardsConfig.parquet_encoding` -> (Parquet encoding of the id columns, compression). Delta
+# is not compressed: zstd found nothing more in its bit-packed ids (25.0 MB either way for 14 M
+# tokens of benchmarks/shards.py), and only doubled the time to write them.
+PARQUET_CODECS = {
+    "delta": ("DELTA_BINARY_PACKED", "none"),
+    "plain": ("PLAIN", "zstd"),
+    "byte_stream_split": ("BYTE_STREAM_SPLIT", "zstd"),
+}
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -72,22 +81,25 @@ def parquet_shard_bytes(packed: Packed, segment_ids: bool, encoding: str = "plai
     """A Parquet shard's bytes: one row per sequence, written one row group (1,024 sequences)
     at a time, so only that row group is ever converted to int32 (a shard's stream may be in a
     compact dtype). Same bytes as writing the whole table at once with 1,024-row groups.
-    ``encoding`` is ``plain`` or ``byte_stream_split`` for the id columns (see
+    ``encoding`` is ``delta``, ``plain`` or ``byte_stream_split`` for the id columns (see
     `dataprep.shards.config.ShardsConfig.parquet_encoding`)."""
     if segment_ids and packed.segment_ids is None:
         raise ValueError("segment_ids requested but the packed stream has none")
-    if encoding not in ("plain", "byte_stream_split"):
-        raise ValueError(f"unknown Parquet encoding {encoding!r}: plain or byte_stream_split")
+    if encoding not in PARQUET_CODECS:
+        raise ValueError(f"unknown Parquet encoding {encoding!r}: one of {', '.join(PARQUET_CODECS)}")
+    column_encoding, compression = PARQUET_CODECS[encoding]
     schema = parquet_schema(segment_ids)
     starts = np.concatenate([[0], np.cumsum(packed.lengths, dtype=np.int64)])
     buf = io.BytesIO()
-    columns_encoding = None
-    if encoding == "byte_stream_split":
-        columns_encoding = {f"{f.name}.list.element": "BYTE_STREAM_SPLIT" for f in schema}
     # No dictionary encoding: on token ids it gave files 40% larger (37.4 against 26.2 MB for
     # 27.7 M tokens, zstd, benchmarks/shards.py corpora) and cost 8% more time to write.
     with pq.ParquetWriter(
-        buf, schema, compression="zstd", use_dictionary=False, write_statistics=False, column_encoding=columns_encoding
+        buf,
+        schema,
+        compression=compression,
+        use_dictionary=False,
+        write_statistics=False,
+        column_encoding={f"{f.name}.list.element": column_encoding for f in schema},
     ) as writer:
         for r in range(0, max(len(packed.lengths), 1), ROW_GROUP_ROWS):
             rows = packed.lengths[r : r + ROW_GROUP_ROWS]

@@ -32,6 +32,7 @@ from pipelines.shards import (
     TokenizeDocuments,
     WriteShards,
     load_manifest,
+    load_vocab,
     write_shards,
 )
 from tests.dataprep.shards.helpers import (
@@ -564,3 +565,19 @@ def test_write_shards_on_a_non_local_filesystem(written, tmp_path) -> None:
     assert {k for k in remote if k.startswith("shards/")} == listed
     for rel in listed:
         assert remote[rel] == open(os.path.join(out, rel), "rb").read(), rel
+
+
+def test_load_vocab_loads_a_model_file_once_until_it_changes(vocab_dir, tmp_path) -> None:
+    import shutil
+
+    home = tmp_path / "vocab"
+    shutil.copytree(vocab_dir, home)
+    first = load_vocab(str(home))
+    assert load_vocab(str(home)) is first
+    assert load_vocab(str(home / "spm.model")) is first  # the folder or its model file
+    model = home / "spm.model"
+    data = model.read_bytes()
+    (home / "new.model").write_bytes(data)
+    os.replace(home / "new.model", model)  # as a retrained vocabulary is written: a new file
+    again = load_vocab(str(home))
+    assert again is not first and again.fingerprint == first.fingerprint

@@ -87,7 +87,7 @@ def test_token_ids_too_large_for_the_dtype_are_refused() -> None:
         megatron_bytes(packed._replace(tokens=packed.tokens + 70_000), np.uint16)
 
 
-@pytest.mark.parametrize("encoding", ["plain", "byte_stream_split"])
+@pytest.mark.parametrize("encoding", ["delta", "plain", "byte_stream_split"])
 def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path, encoding: str) -> None:
     datasets = pytest.importorskip("datasets")
     _, packed = sample_packed()
@@ -95,7 +95,7 @@ def test_parquet_shard_round_trip_and_datasets_reads_it(tmp_path, encoding: str)
     assert blob == parquet_shard_bytes(packed, segment_ids=True, encoding=encoding)  # deterministic bytes
     meta = pq.ParquetFile(pa.BufferReader(blob)).metadata.row_group(0)
     encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
-    wanted = "BYTE_STREAM_SPLIT" if encoding == "byte_stream_split" else "PLAIN"
+    wanted = {"delta": "DELTA_BINARY_PACKED", "plain": "PLAIN", "byte_stream_split": "BYTE_STREAM_SPLIT"}[encoding]
     assert all(wanted in e and "RLE_DICTIONARY" not in e for e in encodings.values()), encodings
     back = read_parquet_shard(blob)
     assert np.array_equal(back.tokens, packed.tokens) and np.array_equal(back.segment_ids, packed.segment_ids)
@@ -125,5 +125,13 @@ def test_document_index_locates_every_document(tmp_path) -> None:
 
 def test_parquet_shard_refuses_an_unknown_encoding() -> None:
     _, packed = sample_packed()
-    with pytest.raises(ValueError, match="byte_stream_split"):
-        parquet_shard_bytes(packed, segment_ids=False, encoding="delta")
+    with pytest.raises(ValueError, match="delta, plain, byte_stream_split"):
+        parquet_shard_bytes(packed, segment_ids=False, encoding="rle")
+
+
+def test_every_recipe_encoding_has_a_codec() -> None:
+    from dataprep.shards.config import PARQUET_ENCODINGS, ShardsConfig
+    from dataprep.shards.formats import PARQUET_CODECS
+
+    assert tuple(PARQUET_CODECS) == PARQUET_ENCODINGS
+    assert ShardsConfig().parquet_encoding == "delta"
