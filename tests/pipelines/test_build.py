@@ -10,7 +10,6 @@ from pathlib import Path
 import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from click.testing import CliRunner
 
@@ -19,6 +18,7 @@ from dataprep.recipe import load_recipe, parse_recipe
 from dataprep.records import Document
 from dataprep.store import iter_documents
 from pipelines.build import CleanDocuments, WriteDocumentStore, build_documents, check_balanced_or_raise
+from tests.pipelines.beam_helpers import in_process_pipeline
 
 
 def books_recipe(tmp_path: Path, extra: str = "") -> Path:
@@ -52,7 +52,7 @@ def test_clean_documents_transform():
         Document("b/x#1", "b", "   ", {}),
         Document("b/x#2", "b", "short", {}),
     ]
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create(docs) | CleanDocuments(recipe)
         kept = out["documents"] | beam.Map(lambda d: (d.id, d.text))
         assert_that(kept, equal_to([("b/x#0", "A line\nand another line of text")]), label="kept")
@@ -65,7 +65,7 @@ def test_write_document_store_is_order_independent(tmp_path):
     outputs = []
     for n, order in enumerate([docs, list(reversed(docs))]):
         out = tmp_path / str(n)
-        with BeamTestPipeline() as p:
+        with in_process_pipeline() as p:
             _ = p | beam.Create(order) | WriteDocumentStore(str(out), rows_per_part=4)
         files = sorted((out / "documents" / "s").iterdir())
         assert [f.name for f in files] == [f"part-0000{i}-of-00003.parquet" for i in range(3)]

@@ -11,7 +11,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from click.testing import CliRunner
 
@@ -45,6 +44,7 @@ from tests.dataprep.shards.helpers import (
     write_store,
     write_text_recipe,
 )
+from tests.pipelines.beam_helpers import in_process_pipeline
 
 WEIGHTS = {"web": 0.6, "news": 0.1, "books": 0.3}
 CONFIG = ShardsConfig(
@@ -87,7 +87,7 @@ def test_read_store_documents(tmp_path) -> None:
     write_store(str(tmp_path), docs)
     parts = sorted(str(p) for p in tmp_path.glob("documents/*/part-*.parquet"))
     expected = [(d.id, d.source, d.text) for ds in docs.values() for d in ds]
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         batches = p | beam.Create(parts) | ReadStoreDocuments()
         got = batches | beam.FlatMap(lambda docs: [(d.id, d.source, d.text) for d in docs])
         assert_that(got, equal_to(expected))
@@ -112,7 +112,7 @@ def test_tokenize_documents_appends_eos_and_counts_unencodable(vocab_dir, tmp_pa
     vocab = Vocab.load(vocab_dir)
     docs = make_docs("web", 5) + [Document("web/x#9", "web", "bad \U0010ffff text", {})]
     expected = [(d.id, 0, 0, len(d.text), vocab.encode([d.text])[0] + [vocab.eos_id], base_hash(3, d.id)) for d in docs[:5]]
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path / "spill"))
         assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of), equal_to(expected), label="tokens")
         assert_that(out["counts"], equal_to([(("web", "documents"), 5), (("web", "dropped_unencodable"), 1)]), label="counts")
@@ -127,7 +127,7 @@ def test_tokenize_cuts_long_documents_into_pieces(vocab_dir, tmp_path) -> None:
     ranges = text_pieces(text, 1000)
     assert len(ranges) > 5
     expected = [(i, a, b, True) for i, (a, b) in enumerate(ranges)]
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path), max_piece_chars=1000)
         got = out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(
             lambda x: (x[1], x[2], x[3], vocab.decode(x[4][:-1]) == text[x[2] : x[3]] and x[4][-1] == vocab.eos_id)
@@ -151,7 +151,7 @@ def test_tokenize_long_piece_gives_the_vocab_api_ids(vocab_dir, tmp_path) -> Non
     assert tokens.tolist() == [i for ids in vocab.encode(mixed) for i in ids + [vocab.eos_id]]
     assert lengths.tolist() == [len(ids) + 1 for ids in vocab.encode(mixed)]
     assert [a.tolist() for a in vocab.encode_arrays(mixed, num_threads=2)] == vocab.encode(mixed)
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create([[doc]]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path))
         assert_that(out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: x[4]), equal_to([expected]))
 
@@ -182,7 +182,7 @@ def test_mix_sources_emits_the_planned_copies(tmp_path) -> None:
             for k in range(plan.sources[b.source].copies(base)):
                 expected.append((plan.split_of(base), shard_of(shuffle_key(base, k), plan.shards[plan.split_of(base)]), doc_id, k))
     assert any(k >= 1 for *_, k in expected)  # news repeats
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create([r for _, r in pairs]) | MixSources(weights, cfg, str(tmp_path / "spill"))
         copies = out["copies"] | beam.Reshuffle() | beam.Map(lambda kv: (kv[0], load_local(kv[1])))
         got = copies | beam.FlatMap(lambda kv: [(kv[0][0], kv[0][1], i, int(c)) for i, c in zip(kv[1].ids, kv[1].copy)])
@@ -215,7 +215,7 @@ def test_pack_sequences_sorts_by_key_and_writes_empty_planned_shards(tmp_path) -
         (("train", 0), dump_blob(writer, _copy_batch([3], ["web/a"], [[5, 2]], str(tmp_path / "a.tokens")))),
     ]
     writer.close()
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         inputs = {
             "copies": p | "Copies" >> beam.Create(copies),
             "plan": p | "Plan" >> beam.Create([plan]),
@@ -237,7 +237,7 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     provenance = _copy_batch([1, 2], ["web/a", "web/b"], [[7, 8, 2], [5, 2]])
     shard = PackedShard("train", 0, 1, pack(docs, 4, 0, segment_ids=True), provenance)
     out = str(tmp_path / "s")
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         inputs = {
             "shards": p | "Shards" >> beam.Create([shard]),
             "plan": p | "Plan" >> beam.Create([plan]),
@@ -468,7 +468,7 @@ def _stage_on(vocab_dir: str, parts: list[str], spill: str, out: str) -> None:
 
     vocab = Vocab.load(vocab_dir)
     cfg = CONFIG
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         docs = p | beam.Create(parts) | ReadStoreDocuments()
         tokenized = docs | TokenizeDocuments(vocab_dir, 7, spill, cfg.max_piece_chars)
         mixed = tokenized["tokenized"] | MixSources(WEIGHTS, cfg, spill)
@@ -536,7 +536,7 @@ def test_tokenize_drops_a_long_document_whose_later_piece_cannot_be_encoded(voca
     bad = Document("books/bad#0", "books", long_text[:cut] + "\U0010ffff" + long_text[cut:], {})
     docs = [good[0], bad, *good[1:]]
     expected = [(d.id, vocab.encode([d.text[a:b]])[0] + [vocab.eos_id]) for d in good for a, b in text_pieces(d.text, 500)]
-    with BeamTestPipeline() as p:
+    with in_process_pipeline() as p:
         out = p | beam.Create([docs]) | TokenizeDocuments(vocab_dir, seed=3, spill_dir=str(tmp_path), max_piece_chars=500)
         got = out["tokenized"] | beam.Reshuffle() | beam.FlatMap(pieces_of) | beam.Map(lambda x: (x[0], x[4]))
         assert_that(got, equal_to(expected), label="tokens")
