@@ -23,7 +23,8 @@ Then per size it prints tokens/s, CPU seconds and peak RSS of both, and the pipe
 as time ratios (shards / reference, wall and CPU), also without the startup, and between
 consecutive sizes the marginal overhead (extra stage time over extra plain-loop time: fixed costs
 cancel). With ``--repeat N``
-each child runs N times and the run with the least CPU is kept (peak RSS: the largest). With
+each child runs N times, the children taking turns, and the run with the least CPU is kept
+(peak RSS: the largest). With
 ``--malloc-env``, ``shards+env`` runs the stage again with glibc's malloc told from process
 start to keep freed buffers (``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432
 MALLOC_TRIM_THRESHOLD_=1073741824``, see ``pipelines.shards.tune_malloc``). The machine is
@@ -226,11 +227,15 @@ def main() -> None:
     docs = corpus_documents(Path(args.corpora))
     tmp = Path(tempfile.mkdtemp(prefix="bench-shards-"))
 
-    def best(child_args: list[str], env: dict[str, str] | None = None) -> tuple[dict, float]:
-        # The least CPU of --repeat runs (the machine is shared: noise only ever adds time), and
-        # the largest peak RSS of them (memory is not noise to hide).
-        results = [run_child(child_args, env) for _ in range(args.repeat)]
-        return min((r for r, _ in results), key=lambda r: r["cpu"]), max(mb for _, mb in results)
+    def best(*children: tuple[list[str], dict[str, str] | None]) -> list[tuple[dict, float]]:
+        # Per child: the least CPU of --repeat runs (the machine is shared: noise only ever adds
+        # time) and the largest peak RSS of them (memory is not noise to hide). The children
+        # take turns, so a burst of load from other jobs falls on all of them alike.
+        runs: list[list[tuple[dict, float]]] = [[] for _ in children]
+        for _ in range(args.repeat):
+            for out, (child_args, env) in zip(runs, children):
+                out.append(run_child(child_args, env))
+        return [(min((r for r, _ in rs), key=lambda r: r["cpu"]), max(mb for _, mb in rs)) for rs in runs]
 
     try:
         vocab_home = tmp / "vocab-home"
@@ -240,7 +245,9 @@ def main() -> None:
         tiny = tmp / "startup"
         write_store(tiny, {s: [(i, t[:2000]) for i, t in items[:50]] for s, items in docs.items()}, 1)
         shutil.copytree(vocab_home / "vocab", tiny / "vocab")
-        start, start_mb = best(["--child", "shards", str(tiny), str(args.workers), json.dumps({s: 1.0 for s in SOURCES}), args.parquet_encoding])
+        ((start, start_mb),) = best(
+            (["--child", "shards", str(tiny), str(args.workers), json.dumps({s: 1.0 for s in SOURCES}), args.parquet_encoding], None)
+        )
         print(f"startup (50 short documents per source): {start['seconds']:.2f} s wall, {start['cpu']:.2f} s CPU, peak {start_mb:.0f} MB")
         print()
         print(f"{'size':>4} {'MB text':>8} {'what':>10} {'tokens':>11} {'seconds':>8} {'tokens/s':>10} {'CPU s':>7} {'tokens/CPU s':>12} {'peak MB':>8}")
@@ -249,12 +256,17 @@ def main() -> None:
             run = tmp / f"x{copies}"
             chars = write_store(run, docs, copies)
             shutil.copytree(vocab_home / "vocab", run / "vocab")
-            ref, ref_mb = best(["--child", "reference", str(run)])
-            weights = json.dumps(ref["per_source"])
-            pipe, pipe_mb = best(["--child", "shards", str(run), str(args.workers), weights, args.parquet_encoding])
+            # Weights proportional to each source's tokens, counted by the plain loop.
+            weights = json.dumps(run_child(["--child", "reference", str(run)])[0]["per_source"])
+            stage = ["--child", "shards", str(run), str(args.workers), weights, args.parquet_encoding]
+            children = [(["--child", "reference", str(run)], None), (stage, None)]
+            if args.malloc_env:
+                children.append((stage, MALLOC_ENV))
+            results = best(*children)
+            (ref, ref_mb), (pipe, pipe_mb) = results[:2]
             runs = [("reference", ref, ref_mb), ("shards", pipe, pipe_mb)]
             if args.malloc_env:
-                tuned, tuned_mb = best(["--child", "shards", str(run), str(args.workers), weights, args.parquet_encoding], MALLOC_ENV)
+                tuned, tuned_mb = results[2]
                 runs.append(("shards+env", tuned, tuned_mb))
             for what, r, mb in runs:
                 print(
