@@ -647,8 +647,8 @@ class MixSources(beam.PTransform):
     """`PieceRef` -> ``{"copies": ((split, shard), BlobRef), "plan": MixturePlan, "shard_keys":
     ((split, shard), None) for every planned shard}``.
 
-    The plan comes from small per-batch summaries (`SourceUnits`: 17 bytes per piece), in
-    passes that each keep a fixed amount of state per source: token totals (the budget and each
+    The plan comes from the batches' references (`PieceRef`: hashes and lengths, 24 bytes per
+    piece; the tokens stay in the spill files), in passes that each keep a fixed amount of state per source: token totals (the budget and each
     source's rate), a histogram of tokens over copy-key buckets (where each fractional epoch
     crosses its target), the pieces of that one bucket (the exact cut), and the planned tokens
     per split (the shard counts). Each batch is then read back from its spill file and emits
