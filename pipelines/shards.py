@@ -25,6 +25,8 @@ manifest is written, so ``DIR/shards/`` is either absent or complete.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import logging
@@ -46,7 +48,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from dataprep import __version__
 from dataprep.configs import to_plain
-from dataprep.errors import FormatError, StageError
+from dataprep.errors import DataprepError, FormatError, StageError
 from dataprep.fs import file_exists, relative_to_root
 from dataprep.manifest import dumps_json, read_manifest
 from dataprep.mixing import (
@@ -92,6 +94,7 @@ from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
 from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import BeamFileSystem, create_file, is_local, join, open_file, read_bytes, remove_tree, write_bytes_atomic
 from pipelines.runner import make_pipeline, one_local_worker, pipeline_options
+from vocab.model import MODEL_FILE, UnencodableTextError, Vocab
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +327,6 @@ class _TokenizeFn(CountingDoFn):
         ``cols``. A document that
         cannot be encoded losslessly (text holding U+10FFFF, see vocab.model) is counted as
         dropped and the rest of the chunk encoded again."""
-        from vocab.model import UnencodableTextError
-
         while chunk:
             texts = [doc.text[a:b] for doc, ranges in chunk for a, b in ranges]
             try:
@@ -446,9 +447,6 @@ def tune_malloc() -> bool:
     measurable gain with this call in place (7.3 vs 7.2 s). Affects this worker process only;
     returns whether it applied.
     """
-    import ctypes
-    import ctypes.util
-
     name = ctypes.util.find_library("c")
     if not name or not sys.platform.startswith("linux"):
         return False
@@ -831,8 +829,6 @@ _LOADED: dict[tuple, Any] = {}
 
 def load_vocab(path: str) -> Any:
     """`vocab.model.Vocab` from a vocab folder or ``.model`` file on any Beam filesystem."""
-    from vocab.model import MODEL_FILE, Vocab
-
     if is_local(path):
         file = os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
         try:
@@ -962,8 +958,6 @@ def write_shards(
 def _dataprep_error(e: BaseException) -> BaseException | None:
     # Beam wraps errors raised in workers; surface our own typed errors (e.g. an impossible
     # mixture) with their message instead of a runner traceback.
-    from dataprep.errors import DataprepError
-
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
