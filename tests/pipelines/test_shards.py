@@ -32,6 +32,7 @@ from pipelines.shards import (
     WriteShards,
     load_manifest,
     load_vocab,
+    read_part,
     write_shards,
 )
 from tests.dataprep.shards.helpers import (
@@ -581,3 +582,31 @@ def test_load_vocab_loads_a_model_file_once_until_it_changes(vocab_dir, tmp_path
     os.replace(home / "new.model", model)  # as a retrained vocabulary is written: a new file
     again = load_vocab(str(home))
     assert again is not first and again.fingerprint == first.fingerprint
+
+
+@pytest.mark.parametrize("stats", [True, False])
+def test_read_part_batches_rows_and_keeps_each_rows_source(tmp_path, stats: bool) -> None:
+    from dataprep.store import documents_to_table
+
+    docs = [Document(f"{i:04d}", "web" if i % 3 else "news", f"text {i}", {}) for i in range(150)]
+    mixed, single = tmp_path / "mixed.parquet", tmp_path / "single.parquet"
+    pq.write_table(documents_to_table(docs), mixed, row_group_size=40, write_statistics=stats)
+    pq.write_table(documents_to_table([d._replace(source="web") for d in docs]), single, row_group_size=40, write_statistics=stats)
+    for path, want in ((mixed, docs), (single, [d._replace(source="web") for d in docs])):
+        lists = list(read_part(str(path), batch_rows=64))
+        assert [len(x) for x in lists] == [64, 64, 22]  # across row groups of 40
+        assert [(d.id, d.source, d.text) for x in lists for d in x] == [(d.id, d.source, d.text) for d in want]
+
+
+def test_single_source_comes_from_statistics_only_when_they_prove_it(tmp_path) -> None:
+    from dataprep.store import documents_to_table
+    from pipelines.shards import _single_source
+
+    docs = [Document(f"{i:04d}", "web", f"text {i}", {}) for i in range(10)]
+    path = tmp_path / "p.parquet"
+    pq.write_table(documents_to_table(docs), path, row_group_size=4)
+    assert _single_source(pq.ParquetFile(path).metadata) == "web"
+    pq.write_table(documents_to_table(docs[:5] + [d._replace(source="wiki") for d in docs[5:]]), path, row_group_size=5)
+    assert _single_source(pq.ParquetFile(path).metadata) is None  # one value per group, two in all
+    pq.write_table(documents_to_table(docs), path, write_statistics=False)
+    assert _single_source(pq.ParquetFile(path).metadata) is None
