@@ -139,8 +139,9 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 # Pure per-element functions
 
 
-# Documents per list read from a store part: the reader's memory is this many documents' text
-# whatever the store's row groups (`dataprep build` writes 1,024 rows per group).
+# Documents per list read from a store part: the reader holds this many documents' decoded text
+# whatever the store's row groups (`dataprep build` writes 1,024 rows per group), besides the
+# compressed column chunk of the row group being read.
 READ_BATCH_ROWS = 64
 
 
