@@ -60,9 +60,10 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
 
 def one_local_worker(options: PipelineOptions) -> bool:
     """True when ``options`` run the pipeline on the in-process runner with a single worker,
-    where a reshuffle (whose only job is to spread elements over workers) is pure cost."""
-    workers = options.view_as(DirectOptions).direct_num_workers or 1
-    return options.view_as(StandardOptions).runner is None and workers <= 1
+    where a reshuffle (whose only job is to spread elements over workers) is pure cost.
+    ``--direct_num_workers=0`` means one worker per core to that runner, so it is not one."""
+    workers = options.view_as(DirectOptions).direct_num_workers
+    return options.view_as(StandardOptions).runner is None and workers in (None, 1)
 
 
 # How often Beam's state sampler wakes up on the in-process runner (Beam's default: 200 ms).

@@ -42,6 +42,8 @@ def test_one_local_worker() -> None:
     assert one_local_worker(pipeline_options())
     assert not one_local_worker(pipeline_options(2))
     assert not one_local_worker(pipeline_options(1, ["--direct_num_workers=3"]))
+    # 0: one worker per core (Beam's FnApiRunner), so the reshuffle is still needed.
+    assert not one_local_worker(pipeline_options(1, ["--direct_num_workers=0", "--direct_running_mode=multi_threading"]))
     assert not one_local_worker(pipeline_options(1, ["--runner=PortableRunner"]))
 
 
