@@ -43,6 +43,7 @@ import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.runners.runner import PipelineState
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -961,7 +962,7 @@ def write_shards(
         partial, cfg, token_dtype(vocab.size), header
     )
     try:
-        p.run().wait_until_finish()
+        state = p.run().wait_until_finish()
     except StageError:
         raise
     except Exception as e:  # a worker error surfaces as a runner-specific exception
@@ -970,6 +971,13 @@ def write_shards(
             raise inner from None
         raise StageError(f"shards stage failed: {e}") from e
     if not file_exists(BeamFileSystem(), join(partial, MANIFEST)):
+        if state != PipelineState.DONE:
+            # A runner may return without having run the job to its end, e.g. one that only
+            # stages a template, or a job cancelled without an error: not an empty mixture.
+            raise StageError(
+                f"the shards pipeline ended in state {state}, not {PipelineState.DONE}, without writing "
+                f"{join(partial, MANIFEST)}; nothing was written to {join(out_dir, SHARDS_DIR)}"
+            )
         # The manifest is written on the plan, and the planning combines emit nothing when no
         # piece of any source reached them.
         raise StageError(

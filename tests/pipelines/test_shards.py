@@ -386,6 +386,27 @@ def test_a_store_whose_every_document_is_unencodable_fails_clearly(vocab_dir, tm
     assert not os.path.exists(os.path.join(out, "shards"))
 
 
+def test_a_pipeline_that_does_not_finish_is_not_reported_as_an_empty_mixture(vocab_dir, tmp_path, monkeypatch) -> None:
+    """No manifest after a run whose runner returned without finishing the job (a cancelled
+    job, a runner that only stages a template) says so, rather than that no document could be
+    tokenized."""
+    from types import SimpleNamespace
+
+    import pipelines.shards as stage
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.runners.runner import PipelineState
+
+    class NotRun(beam.Pipeline):
+        def run(self, test_runner_api="AUTO"):
+            return SimpleNamespace(wait_until_finish=lambda: PipelineState.CANCELLED)
+
+    monkeypatch.setattr(stage, "make_pipeline", lambda options: NotRun(runner=FnApiRunner(), options=options))
+    out = make_run_dir(tmp_path, vocab_dir)
+    with pytest.raises(StageError, match="ended in state CANCELLED"):
+        write_shards(recipe(), out)
+    assert not os.path.exists(os.path.join(out, "shards"))
+
+
 def test_one_source_used_exactly_once_needs_no_cut(vocab_dir, tmp_path) -> None:
     """A single source at the largest budget without repeats: rate exactly 1, so no source has
     a fractional epoch to cut (the planning pass that gathers the cut's pieces gets nothing)."""
