@@ -1,7 +1,7 @@
 """The shards stage on Beam: mix sources by token weight, tokenize, shuffle, pack, write shards.
 
     part files of DIR/documents/<source>/
-      | ReadStoreDocuments   # Output: [Document] per row group (id, source, text)
+      | ReadStoreDocuments   # Output: [Document] of up to 64 rows (id, source, text)
       | TokenizeDocuments    # Output: PieceRef (hashes and lengths of up to 8,192 pieces; their
                              #         tokens + EOS and the PieceBatch itself in spill files)
       | MixSources           # Output: ((split, shard), BlobRef to a spilled CopyBatch), MixturePlan
@@ -140,28 +140,54 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 # Pure per-element functions
 
 
-# Documents per list read from a store part: the reader holds this many documents' decoded text
-# whatever the store's row groups (`dataprep build` writes 1,024 rows per group), besides the
-# compressed column chunk of the row group being read.
-READ_BATCH_ROWS = 64
+# Uncompressed bytes of store rows read at a time (all columns, from the part's metadata): a
+# list of documents holds about this much text whatever the store's row groups (`dataprep
+# build` writes 1,024 rows per group, whatever their size), and small row groups are read
+# together, in one reader call.
+READ_CHUNK_BYTES = 1 << 22
 
 
-def read_part(path: str, batch_rows: int = READ_BATCH_ROWS) -> Iterator[list[Document]]:
+def read_part(path: str, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[list[Document]]:
     """Documents of one store part file (id, source, text; meta is not needed here), in lists
-    of at most ``batch_rows``.
+    of about ``chunk_bytes`` of row data: consecutive small row groups read together, a large
+    one in record batches of as many rows as fit on average (at least one).
 
-    Read as record batches across row groups (one reader call per batch, not per row group:
-    0.14 against 0.24 CPU-s for the benchmark's 1,066 row groups at size 2), on one thread
-    (Arrow's thread pool costs more than it saves on a few dozen documents). The ``source``
-    column is not decoded when the row groups' statistics show a single value, as in every part
-    `dataprep build` writes (one source per part)."""
+    Why: one reader call per row group cost 75 us each, a third of the read on the benchmark
+    store's 64-document row groups (0.24 against 0.14 CPU-s at size 2), while reading a fixed
+    number of rows would let a run of long documents (a store of books) fill memory. On one
+    thread: Arrow's thread pool costs more than it saves here. The ``source`` column is not
+    decoded when the row groups' statistics show a single value, as in every part `dataprep
+    build` writes (one source per part)."""
     f = pq.ParquetFile(path if is_local(path) else open_file(path))
-    source = _single_source(f.metadata)
+    meta = f.metadata
+    source = _single_source(meta)
     columns = ["id", "text"] if source is not None else ["id", "source", "text"]
-    for batch in f.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
-        cols = batch.to_pydict()
-        sources = cols["source"] if source is None else itertools.repeat(source)
-        yield [Document(i, s, t, {}) for i, s, t in zip(cols["id"], sources, cols["text"])]
+    group: list[int] = []
+    size = 0
+    for rg in range(meta.num_row_groups):
+        info = meta.row_group(rg)
+        if info.num_rows == 0:
+            continue
+        if group and size + info.total_byte_size > chunk_bytes:
+            yield _documents(f.read_row_groups(group, columns=columns, use_threads=False), source)
+            group, size = [], 0
+        if info.total_byte_size > chunk_bytes:
+            rows = max(1, chunk_bytes * info.num_rows // info.total_byte_size)
+            for batch in f.iter_batches(batch_size=rows, row_groups=[rg], columns=columns, use_threads=False):
+                yield _documents(batch, source)
+            continue
+        group.append(rg)
+        size += info.total_byte_size
+    if group:
+        yield _documents(f.read_row_groups(group, columns=columns, use_threads=False), source)
+
+
+def _documents(rows: Any, source: str | None) -> list[Document]:
+    """An Arrow table or record batch of store rows as `Document`s (``source`` for every row
+    when given, else the rows' own)."""
+    cols = rows.to_pydict()
+    sources = cols["source"] if source is None else itertools.repeat(source)
+    return [Document(i, s, t, {}) for i, s, t in zip(cols["id"], sources, cols["text"])]
 
 
 def _single_source(meta: pq.FileMetaData) -> str | None:
@@ -304,11 +330,11 @@ def build_manifest(
 # token) stay a few megabytes, and a document with an unencodable character costs one retry of
 # its chunk.
 ENCODE_CHUNK_CHARS = 1 << 18
-# Pieces per PieceBatch (across row groups of a bundle) and copies buffered per bundle before
-# they are emitted towards their shards: Beam's in-process runner keeps every element it
+# Pieces per PieceBatch (across the document lists of a bundle) and copies buffered per bundle
+# before they are emitted towards their shards: Beam's in-process runner keeps every element it
 # shuffles or buffers for a side input as an object with ~100 bytes of overhead per numpy
-# column, so few large elements keep the references it holds near their raw size (~85 bytes
-# per piece); both bounds keep a worker's own buffers to a few megabytes.
+# column, so few large elements keep the references it holds near their raw size (~85 bytes per
+# piece); both bounds keep a worker's own buffers to a few megabytes.
 BATCH_PIECES = 1 << 13
 FLUSH_COPIES = 1 << 18
 PIECE_COLUMNS = ("ids", "piece", "pieces", "start", "end", "doc_base", "base", "lengths", "offsets")
@@ -639,7 +665,8 @@ class _ConcatPairs(beam.CombineFn):
 
 
 class ReadStoreDocuments(beam.PTransform):
-    """Part file paths -> lists of `Document`s (id, source, text), one list per row group."""
+    """Part file paths -> lists of `Document`s (id, source, text) of at most `READ_BATCH_ROWS`
+    (see `read_part`)."""
 
     def expand(self, paths: beam.PCollection) -> beam.PCollection:
         return paths | "ReadPart" >> beam.FlatMap(read_part)
@@ -677,12 +704,13 @@ class MixSources(beam.PTransform):
     ((split, shard), None) for every planned shard}``.
 
     The plan comes from the batches' references (`PieceRef`: hashes and lengths, 24 bytes per
-    piece; the tokens stay in the spill files), in passes that each keep a fixed amount of state per source: token totals (the budget and each
-    source's rate), a histogram of tokens over copy-key buckets (where each fractional epoch
-    crosses its target), the pieces of that one bucket (the exact cut), and the planned tokens
-    per split (the shard counts). Each batch is then read back from its spill file and emits
-    the copies the plan gives its pieces, grouped by shard and pickled into a copies file under
-    ``spill_dir``: a shard receives handles (`BlobRef`) to its `CopyBatch`es.
+    piece; the tokens stay in the spill files), in passes that each keep a fixed amount of state
+    per source: token totals (the budget and each source's rate), a histogram of tokens over
+    copy-key buckets (where each fractional epoch crosses its target), the pieces of that one
+    bucket (the exact cut), and the planned tokens per split (the shard counts). Each batch is
+    then read back from its spill file and emits the copies the plan gives its pieces, grouped
+    by shard and pickled into a copies file under ``spill_dir``: a shard receives handles
+    (`BlobRef`) to its `CopyBatch`es.
     """
 
     def __init__(self, weights: dict[str, float], config: ShardsConfig, spill_dir: str) -> None:
