@@ -30,6 +30,7 @@ from pipelines.shards import (
     ReadStoreDocuments,
     TokenizeDocuments,
     WriteShards,
+    build_manifest,
     load_manifest,
     load_vocab,
     read_part,
@@ -242,7 +243,8 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
         inputs = {
             "shards": p | "Shards" >> beam.Create([shard]),
             "plan": p | "Plan" >> beam.Create([plan]),
-            "counts": p | "Counts" >> beam.Create([(("web", "documents"), 2)]),
+            # Per bundle, as TokenizeDocuments emits them: the manifest sums them.
+            "counts": p | "Counts" >> beam.Create([(("web", "documents"), 1), (("web", "documents"), 1)]),
         }
         records = inputs | WriteShards(out, cfg, np.dtype(np.uint16), {"recipe": "t"})
         assert_that(records | beam.Map(lambda r: (r["name"], r["sequences"], r["tokens"], r["source_tokens"])),
@@ -253,6 +255,24 @@ def test_write_shards_writes_files_then_manifest(tmp_path) -> None:
     assert manifest["sources"]["web"]["documents"] == 2 and manifest["sources"]["web"]["pieces"] == 2
     stream = read_parquet_shard(os.path.join(out, manifest["shards"][0]["files"]["parquet"]["path"]))
     assert stream.tokens.tolist() == [7, 8, 2, 5, 2, 0, 0, 0]
+
+
+def test_build_manifest_sums_the_per_bundle_counts() -> None:
+    """Tokenizing emits its counters once per bundle, unsummed: a source's documents and drops
+    are their sums over bundles, and its account balances against the store's rows."""
+    units = SourceUnits(np.array([1, 2], np.uint64), np.array([3, 2], np.int64), np.zeros(2, bool))
+    plan = make_plan({"web": 1.0}, {"web": units}, None, 0.0, 8)
+    counts = [
+        (("web", "documents"), 1),
+        (("web", "dropped_unencodable"), 1),
+        (("web", "documents"), 1),
+        (("web", "dropped_unencodable"), 2),
+    ]
+    m = build_manifest([], plan, {"store_documents": {"web": 5}}, counts)
+    assert m["sources"]["web"]["documents"] == 2
+    assert m["sources"]["web"]["dropped"] == {"dropped_unencodable": 3}
+    assert m["balanced"] and m["sources"]["web"]["balanced"]
+    assert not build_manifest([], plan, {"store_documents": {"web": 6}}, counts)["balanced"]
 
 
 # --- whole stage --------------------------------------------------------------------------------
@@ -606,17 +626,22 @@ def test_load_vocab_loads_a_model_file_once_until_it_changes(vocab_dir, tmp_path
 
 
 @pytest.mark.parametrize("stats", [True, False])
-def test_read_part_batches_rows_and_keeps_each_rows_source(tmp_path, stats: bool) -> None:
+@pytest.mark.parametrize("one_source", [True, False])
+def test_read_part_reads_small_row_groups_together_and_splits_large_ones(tmp_path, stats: bool, one_source: bool) -> None:
     from dataprep.store import documents_to_table
 
-    docs = [Document(f"{i:04d}", "web" if i % 3 else "news", f"text {i}", {}) for i in range(150)]
-    mixed, single = tmp_path / "mixed.parquet", tmp_path / "single.parquet"
-    pq.write_table(documents_to_table(docs), mixed, row_group_size=40, write_statistics=stats)
-    pq.write_table(documents_to_table([d._replace(source="web") for d in docs]), single, row_group_size=40, write_statistics=stats)
-    for path, want in ((mixed, docs), (single, [d._replace(source="web") for d in docs])):
-        lists = list(read_part(str(path), batch_rows=64))
-        assert [len(x) for x in lists] == [64, 64, 22]  # across row groups of 40
-        assert [(d.id, d.source, d.text) for x in lists for d in x] == [(d.id, d.source, d.text) for d in want]
+    # 12 row groups of 10 short documents, then one of 10 documents of 20,000 characters.
+    docs = [Document(f"{i:04d}", "web" if one_source or i % 3 else "news", f"text {i}" * (1 if i < 120 else 2500), {}) for i in range(130)]
+    path = tmp_path / "part.parquet"
+    with pq.ParquetWriter(path, documents_to_table(docs[:1]).schema, write_statistics=stats) as writer:
+        for a in range(0, 130, 10):
+            writer.write_table(documents_to_table(docs[a : a + 10]))
+    meta = pq.ParquetFile(path).metadata
+    large = meta.row_group(12).total_byte_size
+    assert sum(meta.row_group(i).total_byte_size for i in range(12)) < large // 3
+    lists = list(read_part(str(path), chunk_bytes=-(-3 * large // 10)))  # 3 large rows fit
+    assert [len(x) for x in lists] == [120, 3, 3, 3, 1]  # the small groups in one read
+    assert [(d.id, d.source, d.text) for x in lists for d in x] == [(d.id, d.source, d.text) for d in docs]
 
 
 def test_single_source_comes_from_statistics_only_when_they_prove_it(tmp_path) -> None:
