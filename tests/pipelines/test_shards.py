@@ -656,3 +656,13 @@ def test_single_source_comes_from_statistics_only_when_they_prove_it(tmp_path) -
     assert _single_source(pq.ParquetFile(path).metadata) is None  # one value per group, two in all
     pq.write_table(documents_to_table(docs), path, write_statistics=False)
     assert _single_source(pq.ParquetFile(path).metadata) is None
+    # min = max = 'web' over the values, but a row has none: not proven.
+    import pyarrow as pa
+
+    table = documents_to_table(docs)
+    sources = pa.array(["web"] * 9 + [None], pa.string())
+    pq.write_table(table.set_column(table.schema.get_field_index("source"), "source", sources), path)
+    assert _single_source(pq.ParquetFile(path).metadata) is None
+    assert [d.source for x in read_part(str(path)) for d in x] == ["web"] * 9 + [None]
+    pq.write_table(documents_to_table([]), path)  # a part with no row: nothing to prove, nothing read
+    assert _single_source(pq.ParquetFile(path).metadata) is None and list(read_part(str(path))) == []
