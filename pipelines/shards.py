@@ -140,46 +140,33 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 # Pure per-element functions
 
 
-# Uncompressed bytes of store rows read at a time (all columns, from the part's metadata): a
-# list of documents holds about this much text whatever the store's row groups (`dataprep
-# build` writes 1,024 rows per group, whatever their size), and small row groups are read
-# together, in one reader call.
-READ_CHUNK_BYTES = 1 << 22
+# Uncompressed bytes of store rows per list of documents read (all columns, from the part's
+# metadata): the reader holds about this much text whatever the store's row groups
+# (`dataprep build` writes 1,024 rows per group, whatever their size) and however many long
+# documents (books) follow one another.
+READ_CHUNK_BYTES = 1 << 20
+READ_MAX_ROWS = 1024
 
 
 def read_part(path: str, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[list[Document]]:
     """Documents of one store part file (id, source, text; meta is not needed here), in lists
-    of about ``chunk_bytes`` of row data: consecutive small row groups read together, a large
-    one in record batches of as many rows as fit on average (at least one).
+    of as many rows as fit in ``chunk_bytes`` at the part's widest row group's average row size
+    (at least 1, at most `READ_MAX_ROWS`).
 
-    Why: one reader call per row group cost 75 us each, a third of the read on the benchmark
-    store's 64-document row groups (0.24 against 0.14 CPU-s at size 2), while reading a fixed
-    number of rows would let a run of long documents (a store of books) fill memory. On one
-    thread: Arrow's thread pool costs more than it saves here. The ``source`` column is not
-    decoded when the row groups' statistics show a single value, as in every part `dataprep
-    build` writes (one source per part)."""
+    Read as record batches across row groups, one reader call per batch: one call per row
+    group cost 75 us each, a third of the read on the benchmark store's 64-document row groups
+    (0.24 against 0.16 CPU-s at size 2). On one thread: Arrow's thread pool costs more than it
+    saves here. The ``source`` column is not decoded when the row groups' statistics show a
+    single value, as in every part `dataprep build` writes (one source per part)."""
     f = pq.ParquetFile(path if is_local(path) else open_file(path))
     meta = f.metadata
     source = _single_source(meta)
     columns = ["id", "text"] if source is not None else ["id", "source", "text"]
-    group: list[int] = []
-    size = 0
-    for rg in range(meta.num_row_groups):
-        info = meta.row_group(rg)
-        if info.num_rows == 0:
-            continue
-        if group and size + info.total_byte_size > chunk_bytes:
-            yield _documents(f.read_row_groups(group, columns=columns, use_threads=False), source)
-            group, size = [], 0
-        if info.total_byte_size > chunk_bytes:
-            rows = max(1, chunk_bytes * info.num_rows // info.total_byte_size)
-            for batch in f.iter_batches(batch_size=rows, row_groups=[rg], columns=columns, use_threads=False):
-                yield _documents(batch, source)
-            continue
-        group.append(rg)
-        size += info.total_byte_size
-    if group:
-        yield _documents(f.read_row_groups(group, columns=columns, use_threads=False), source)
+    groups = [meta.row_group(rg) for rg in range(meta.num_row_groups)]
+    widest = max((g.total_byte_size / g.num_rows for g in groups if g.num_rows), default=1.0)
+    rows = int(min(READ_MAX_ROWS, max(1, chunk_bytes // max(widest, 1.0))))
+    for batch in f.iter_batches(batch_size=rows, columns=columns, use_threads=False):
+        yield _documents(batch, source)
 
 
 def _documents(rows: Any, source: str | None) -> list[Document]:

@@ -627,7 +627,7 @@ def test_load_vocab_loads_a_model_file_once_until_it_changes(vocab_dir, tmp_path
 
 @pytest.mark.parametrize("stats", [True, False])
 @pytest.mark.parametrize("one_source", [True, False])
-def test_read_part_reads_small_row_groups_together_and_splits_large_ones(tmp_path, stats: bool, one_source: bool) -> None:
+def test_read_part_batches_rows_by_the_widest_row_group(tmp_path, stats: bool, one_source: bool) -> None:
     from dataprep.store import documents_to_table
 
     # 12 row groups of 10 short documents, then one of 10 documents of 20,000 characters.
@@ -636,12 +636,14 @@ def test_read_part_reads_small_row_groups_together_and_splits_large_ones(tmp_pat
     with pq.ParquetWriter(path, documents_to_table(docs[:1]).schema, write_statistics=stats) as writer:
         for a in range(0, 130, 10):
             writer.write_table(documents_to_table(docs[a : a + 10]))
-    meta = pq.ParquetFile(path).metadata
-    large = meta.row_group(12).total_byte_size
-    assert sum(meta.row_group(i).total_byte_size for i in range(12)) < large // 3
-    lists = list(read_part(str(path), chunk_bytes=-(-3 * large // 10)))  # 3 large rows fit
-    assert [len(x) for x in lists] == [120, 3, 3, 3, 1]  # the small groups in one read
-    assert [(d.id, d.source, d.text) for x in lists for d in x] == [(d.id, d.source, d.text) for d in docs]
+    large = pq.ParquetFile(path).metadata.row_group(12).total_byte_size
+    want = [(d.id, d.source, d.text) for d in docs]
+    lists = list(read_part(str(path), chunk_bytes=-(-3 * large // 10)))  # 3 of the long rows fit
+    assert [len(x) for x in lists] == [3] * 43 + [1]  # across row groups
+    assert [(d.id, d.source, d.text) for x in lists for d in x] == want
+    lists = list(read_part(str(path), chunk_bytes=100 * large))
+    assert [len(x) for x in lists] == [130] and [(d.id, d.source, d.text) for d in lists[0]] == want
+    assert list(read_part(str(path), chunk_bytes=1)) and all(len(x) == 1 for x in read_part(str(path), chunk_bytes=1))
 
 
 def test_single_source_comes_from_statistics_only_when_they_prove_it(tmp_path) -> None:
