@@ -1,7 +1,7 @@
 """The shards stage on Beam: mix sources by token weight, tokenize, shuffle, pack, write shards.
 
     part files of DIR/documents/<source>/
-      | ReadStoreDocuments   # Output: [Document] of up to 64 rows (id, source, text)
+      | ReadStoreDocuments   # Output: lists of Document (id, source, text), see read_part
       | TokenizeDocuments    # Output: PieceRef (hashes and lengths of up to 8,192 pieces; their
                              #         tokens + EOS and the PieceBatch itself in spill files)
       | MixSources           # Output: ((split, shard), BlobRef to a spilled CopyBatch), MixturePlan
@@ -652,8 +652,8 @@ class _ConcatPairs(beam.CombineFn):
 
 
 class ReadStoreDocuments(beam.PTransform):
-    """Part file paths -> lists of `Document`s (id, source, text) of at most `READ_BATCH_ROWS`
-    (see `read_part`)."""
+    """Part file paths -> lists of `Document`s (id, source, text), as many per list as
+    `read_part` reads at a time."""
 
     def expand(self, paths: beam.PCollection) -> beam.PCollection:
         return paths | "ReadPart" >> beam.FlatMap(read_part)
