@@ -220,16 +220,21 @@ def pack_shard(
 def write_shard(shard: PackedShard, out_dir: str, config: ShardsConfig, dtype: np.dtype) -> dict[str, Any]:
     """Write one shard's files atomically under ``out_dir``; return its manifest record."""
     paths = shard_paths(shard.split, shard.index, shard.count, config.formats)
-    blobs: dict[str, bytes] = {}
-    if "parquet" in config.formats:
-        blobs["parquet"] = parquet_shard_bytes(shard.packed, config.segment_ids, config.parquet_encoding)
-    if "megatron" in config.formats:
-        blobs["megatron_bin"], blobs["megatron_idx"] = megatron_bytes(shard.packed, dtype)
-    blobs["index"] = index_bytes(shard.copies, shard.packed)
     files = {}
-    for kind, data in blobs.items():
+
+    def write(kind: str, data: bytes) -> None:
         write_bytes_atomic(join(out_dir, paths[kind]), data)
         files[kind] = {"path": paths[kind], "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+    # Each file written as soon as it is built, so one format's bytes are held at a time.
+    if "parquet" in config.formats:
+        write("parquet", parquet_shard_bytes(shard.packed, config.segment_ids, config.parquet_encoding))
+    if "megatron" in config.formats:
+        data, idx = megatron_bytes(shard.packed, dtype)
+        write("megatron_bin", data)
+        write("megatron_idx", idx)
+        del data, idx
+    write("index", index_bytes(shard.copies, shard.packed))
     per_source: Counter[str] = Counter()
     for source, n in zip(shard.copies.sources, shard.packed.doc_lengths.tolist()):
         per_source[source] += n
