@@ -2,7 +2,8 @@
 
 Beam costs about 11 µs per element on the local runner, so a DoFn adds to a per-bundle Counter
 and `finish_bundle` emits each ``(key, n)`` once, on the output tagged `COUNTS`; the stage then
-sums them (``CombinePerKey(sum)`` or a counter-merging combine).
+sums them (``CombinePerKey(sum)``, a counter-merging combine, or where it reads them as a side
+input, as the shards manifest does).
 """
 
 from __future__ import annotations

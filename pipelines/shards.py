@@ -51,7 +51,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from dataprep import __version__
 from dataprep.configs import to_plain
 from dataprep.errors import DataprepError, FormatError, StageError
-from dataprep.fs import file_exists, relative_to_root
+from dataprep.fs import relative_to_root
 from dataprep.manifest import dumps_json, read_manifest
 from dataprep.mixing import (
     N_BUCKETS,
@@ -180,7 +180,7 @@ def _documents(rows: Any, source: str | None) -> list[Document]:
 def _single_source(meta: pq.FileMetaData) -> str | None:
     """The value of every row's ``source`` when the row groups' statistics prove it is one
     value (min = max in every group, the same in all), else None."""
-    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]  # "source" at the top level only
     if "source" not in names or meta.num_row_groups == 0:
         return None
     column = names.index("source")
@@ -874,26 +874,30 @@ def _read_build_manifest(out_dir: str) -> dict[str, Any]:
     return read_build_manifest(out_dir)
 
 
-# The last local vocabulary loaded in this process, by its file's identity: on the in-process
+# The last local vocabulary loaded in this process and its file's identity: on the in-process
 # runner the stage's driver and its tokenizing DoFn share one load (SentencePiece's encoder is
-# read-only, safe to share between threads).
-_LOADED: dict[tuple, Any] = {}
+# read-only, safe to share between threads). One tuple, replaced whole, so a thread never sees
+# a key without its vocabulary.
+_LOADED: tuple[tuple, Any] | None = None
 
 
 def load_vocab(path: str) -> Any:
     """`vocab.model.Vocab` from a vocab folder or ``.model`` file on any Beam filesystem."""
+    global _LOADED
     if is_local(path):
         file = os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
         try:
             st = os.stat(file)
         except OSError:
             return Vocab.load(path)  # its own error for a missing model
-        key = (os.path.abspath(file), st.st_ino, st.st_size, st.st_mtime_ns)
-        if key not in _LOADED:
-            vocab = Vocab.load(path)
-            _LOADED.clear()
-            _LOADED[key] = vocab
-        return _LOADED[key]
+        # ctime as well as mtime: a copy that keeps the mtime (cp -p) still changes the ctime.
+        key = (os.path.abspath(file), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        loaded = _LOADED
+        if loaded is not None and loaded[0] == key:
+            return loaded[1]
+        vocab = Vocab.load(path)
+        _LOADED = (key, vocab)
+        return vocab
     file = path if path.endswith(".model") else join(path, MODEL_FILE)
     try:
         data = read_bytes(file)
@@ -992,7 +996,8 @@ def write_shards(
         if inner is not None:
             raise inner from None
         raise StageError(f"shards stage failed: {e}") from e
-    if not file_exists(BeamFileSystem(), join(partial, MANIFEST)):
+    manifest_path = join(partial, MANIFEST)
+    if not (os.path.exists(manifest_path) if is_local(manifest_path) else FileSystems.exists(manifest_path)):
         if state != PipelineState.DONE:
             # A runner may return without having run the job to its end, e.g. one that only
             # stages a template, or a job cancelled without an error: not an empty mixture.

@@ -77,7 +77,7 @@ def parquet_schema(segment_ids: bool) -> pa.Schema:
     return pa.schema(fields, metadata={b"format": SHARDS_FORMAT.encode()})
 
 
-def parquet_shard_bytes(packed: Packed, segment_ids: bool, encoding: str = "plain") -> bytes:
+def parquet_shard_bytes(packed: Packed, segment_ids: bool, encoding: str = "delta") -> bytes:
     """A Parquet shard's bytes: one row per sequence, written one row group (1,024 sequences)
     at a time, so only that row group is ever converted to int32 (a shard's stream may be in a
     compact dtype). Same bytes as writing the whole table at once with 1,024-row groups.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import shutil
 
 import apache_beam as beam
@@ -623,6 +624,11 @@ def test_load_vocab_loads_a_model_file_once_until_it_changes(vocab_dir, tmp_path
     os.replace(home / "new.model", model)  # as a retrained vocabulary is written: a new file
     again = load_vocab(str(home))
     assert again is not first and again.fingerprint == first.fingerprint
+    st = model.stat()
+    time.sleep(0.01)
+    model.write_bytes(data)  # rewritten in place, then its mtime put back (as cp -p or rsync -t do)
+    os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert load_vocab(str(home)) is not again  # the ctime tells
 
 
 @pytest.mark.parametrize("stats", [True, False])
