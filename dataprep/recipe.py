@@ -52,12 +52,23 @@ class BuildConfig:
     page, a bare title) carries no training signal; quality filters decide about everything
     longer. ``max_chars`` bounds a single document (default 100 M characters) so one pathological
     record cannot exhaust a worker; longer ones are dropped as ``too_long``.
-    ``parquet_rows_per_part`` sets how many documents go into one ``part-*.parquet`` file.
+    ``parquet_rows_per_part`` sets how many documents go into one ``part-*.parquet`` file and
+    ``parquet_bytes_per_part`` how many UTF-8 bytes of text: a source gets
+    ``max(ceil(documents / parquet_rows_per_part), ceil(text_bytes / parquet_bytes_per_part))``
+    parts, so a source of long documents (books of 1 MB: 10,000 of them were one 10 GB part,
+    held whole by one worker) is split by size and one part's worker holds about this much text.
+    Default 256 MiB: about half Hugging Face datasets' ``MAX_SHARD_SIZE = "500MB"`` (the default
+    ``max_shard_size`` of ``push_to_hub``, measured on uncompressed Arrow data, i.e. about the
+    text), because the writing worker holds a part's documents as Python strings and its
+    compressed output at once; on zstd that is a file of roughly 70-100 MB. Short-document
+    sources are unchanged: 10,000 web pages of ~5 KB are ~50 MB, far below it. At least 1 MiB
+    (smaller only multiplies files and per-file overhead).
     """
 
     min_chars: int = 20
     max_chars: int = 100_000_000
     parquet_rows_per_part: int = 10_000
+    parquet_bytes_per_part: int = 256 * 2**20
 
     def __post_init__(self) -> None:
         if self.min_chars < 0:
@@ -66,6 +77,10 @@ class BuildConfig:
             raise RecipeError("max_chars", f"an integer > min_chars ({self.min_chars})", self.max_chars)
         if self.parquet_rows_per_part < 1:
             raise RecipeError("parquet_rows_per_part", "an integer >= 1", self.parquet_rows_per_part)
+        if self.parquet_bytes_per_part < 2**20:
+            raise RecipeError(
+                "parquet_bytes_per_part", "an integer >= 1048576 (1 MiB of text per part file)", self.parquet_bytes_per_part
+            )
 
 
 @dataclass(frozen=True)

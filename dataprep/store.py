@@ -60,17 +60,58 @@ def documents_to_table(docs: Sequence[Document]) -> pa.Table:
     )
 
 
-def parquet_bytes(docs: Sequence[Document]) -> bytes:
-    """One part file's bytes. Deterministic: no timestamps, fixed writer options."""
+ROW_GROUP_ROWS = 1024
+"""At most this many documents per row group (the store's row-group size before the byte bound)."""
+
+ROW_GROUP_TEXT_BYTES = 64 * 2**20
+"""At most this many UTF-8 bytes of text per row group (a single longer document gets a row
+group of its own). Every reader decodes a row group whole (``iter_documents``, the vocab stage),
+so this bounds their memory: 1,024 books of 1 MB made 1 GB row groups. 64 MiB sits below
+Hugging Face datasets' ``config.MAX_ROW_GROUP_SIZE = "100MB"`` (the row-group size its Parquet
+writer targets so the Hub's viewer can page through a file) and keeps short-document sources
+(web pages of a few KB: 1,024 rows are a few MB) at 1,024 rows, as before."""
+
+
+def text_bytes(text: str) -> int:
+    """UTF-8 length of ``text`` without encoding it when it is ASCII (``str.isascii`` is O(1)
+    in CPython: the string object records it)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def row_group_bounds(
+    sizes: Sequence[int], max_rows: int = ROW_GROUP_ROWS, max_bytes: int = ROW_GROUP_TEXT_BYTES
+) -> list[tuple[int, int]]:
+    """Split rows with text sizes ``sizes`` (in order) into consecutive ``(start, stop)`` runs of
+    at most ``max_rows`` rows and at most ``max_bytes`` bytes (a row larger than ``max_bytes``
+    alone). Greedy and a function of the sizes only, so the same rows give the same groups."""
+    bounds: list[tuple[int, int]] = []
+    start, total = 0, 0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= max_rows or total + size > max_bytes):
+            bounds.append((start, i))
+            start, total = i, 0
+        total += size
+    if len(sizes) > start:
+        bounds.append((start, len(sizes)))
+    return bounds
+
+
+def parquet_bytes(
+    docs: Sequence[Document], max_rows: int = ROW_GROUP_ROWS, max_bytes: int = ROW_GROUP_TEXT_BYTES
+) -> bytes:
+    """One part file's bytes: ``docs`` in the given order, in row groups of at most ``max_rows``
+    documents and ``max_bytes`` of text (see `row_group_bounds`), written one row group at a
+    time so only one row group's Arrow copy exists besides the documents and the output.
+    Deterministic: no timestamps, fixed writer options. No documents give a file with one empty
+    row group (as ``pq.write_table`` writes an empty table)."""
     buf = io.BytesIO()
-    pq.write_table(
-        documents_to_table(docs),
-        buf,
-        compression="zstd",
-        use_dictionary=["source"],
-        write_statistics=True,
-        row_group_size=1024,
-    )
+    with pq.ParquetWriter(
+        buf, SCHEMA, compression="zstd", use_dictionary=["source"], write_statistics=True
+    ) as writer:
+        bounds = row_group_bounds([text_bytes(d.text) for d in docs], max_rows, max_bytes) or [(0, 0)]
+        for start, stop in bounds:
+            table = documents_to_table(docs[start:stop])
+            writer.write_table(table, row_group_size=max(1, stop - start))
     return buf.getvalue()
 
 
