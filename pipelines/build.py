@@ -296,13 +296,15 @@ class WriteDocumentStore(beam.PTransform):
     a worker writing one holds one part. A document's part is a hash of its id, so parts are
     only balanced on average: with k documents per part the largest part exceeds the mean by a few
     times 1/sqrt(k) (about +30% at k = 100 over 100 parts), and a single document larger than the
-    bound still goes whole into one part. Rows are sorted by id and written in row groups bounded by rows and
-    bytes (`dataprep.store.parquet_bytes`), so the bytes do not depend on the runner or worker
-    count. Output: one dict per written file (path, source, rows, bytes, sha256, text_bytes,
-    chars).
+    bound still goes whole into one part. Rows are sorted by id and written in row groups bounded
+    by rows and bytes (`dataprep.store.parquet_bytes`), so the bytes do not depend on the runner
+    or worker count. Output: one dict per written file (path, source, rows, bytes, sha256,
+    text_bytes, chars).
     """
 
-    def __init__(self, out_dir: str, rows_per_part: int, bytes_per_part: int = BuildConfig.parquet_bytes_per_part) -> None:
+    def __init__(
+        self, out_dir: str, rows_per_part: int, bytes_per_part: int = BuildConfig.parquet_bytes_per_part
+    ) -> None:
         super().__init__()
         self._out_dir = out_dir
         self._rows_per_part = rows_per_part

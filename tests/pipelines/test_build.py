@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from dataprep.cli import main
 from dataprep.recipe import load_recipe, parse_recipe
 from dataprep.records import Document
-from dataprep.store import iter_documents
+from dataprep.store import iter_documents, table_to_documents
 from pipelines.build import CleanDocuments, WriteDocumentStore, build_documents, check_balanced_or_raise
 from tests.pipelines.beam_helpers import in_process_pipeline
 
@@ -185,3 +185,73 @@ def test_build_writes_to_a_non_local_beam_filesystem(tmp_path):
     on_disk = {str(p.relative_to(tmp_path / "local")): p.read_bytes() for p in (tmp_path / "local").rglob("*") if p.is_file()}
     assert written == on_disk
     assert remote == local
+
+
+# ---- parts bounded by bytes (build.parquet_bytes_per_part) ------------------------------------
+
+
+def _long_docs(n: int, size: int) -> list[Document]:
+    """``n`` documents of ``size`` ASCII bytes each, text distinct per document."""
+    text = "a long sentence. " * size
+    return [Document(f"books/b{i:04d}.txt#0", "books", (f"Book {i}. " + text)[:size], {"i": i}) for i in range(n)]
+
+
+def iter_documents_of(path: Path) -> list[Document]:
+    """The documents of one part file."""
+    return list(table_to_documents(pq.read_table(path)))
+
+
+def test_write_document_store_splits_a_source_by_text_bytes(tmp_path):
+    docs = _long_docs(200, 5_000)  # 1,000,000 bytes of text; rows alone (10,000 per part) give 1 part
+    bound = 50_000
+    out = tmp_path / "out"
+    with in_process_pipeline() as p:
+        files = p | beam.Create(docs) | WriteDocumentStore(str(out), rows_per_part=10_000, bytes_per_part=bound)
+        expected = [f"documents/books/part-{i:05d}-of-00020.parquet" for i in range(20)]
+        assert_that(files | beam.Map(lambda f: f["path"]), equal_to(expected))
+    parts = sorted((out / "documents" / "books").iterdir())
+    assert [f.name for f in parts] == [f"part-{i:05d}-of-00020.parquet" for i in range(20)]
+    per_part = [sum(len(d.text) for d in iter_documents_of(f)) for f in parts]
+    assert sum(per_part) == 1_000_000
+    assert sum(per_part) / len(parts) <= bound
+    assert max(per_part) <= 2 * bound  # the id hash balances 10 documents per part only roughly
+    got = sorted(iter_documents(str(out)), key=lambda d: d.id)
+    assert got == docs  # every document exactly once, meta intact
+
+
+def test_rows_bound_still_applies_when_bytes_are_small(tmp_path):
+    docs = [Document(f"s/f#{i}", "s", f"text {i}", {}) for i in range(10)]
+    with in_process_pipeline() as p:
+        _ = p | beam.Create(docs) | WriteDocumentStore(str(tmp_path), rows_per_part=4, bytes_per_part=2**20)
+    assert len(list((tmp_path / "documents" / "s").iterdir())) == 3
+
+
+def test_build_with_parquet_bytes_per_part_is_bounded_and_identical_for_two_workers(tmp_path):
+    data = tmp_path / "books"
+    data.mkdir()
+    for i in range(8):  # 8 books of 400,000 bytes: 3.2 MB of text, bound 1 MiB -> 4 parts (rows alone: 1)
+        (data / f"book{i}.txt").write_text((f"Book {i} begins. " + "A quiet line of prose in a long book.\n" * 11_000)[:400_000])
+    recipe_path = tmp_path / "recipe.yaml"
+    recipe_path.write_text(
+        textwrap.dedent(
+            """
+            name: t
+            seed: 3
+            sources:
+              - {name: books, kind: books, paths: [books/*.txt], weight: 1}
+            build: {parquet_bytes_per_part: 1048576}
+            dedup: {exact: false, near: false}
+            """
+        )
+    )
+    recipe = load_recipe(str(recipe_path))
+    assert recipe.build.parquet_bytes_per_part == 2**20
+    manifests = [build_documents(recipe, str(tmp_path / str(w)), workers=w) for w in (1, 2)]
+    parts = [f for f in manifests[0]["files"] if f["path"].startswith("documents/")]
+    assert [f["path"] for f in parts] == [f"documents/books/part-{i:05d}-of-00004.parquet" for i in range(4)]
+    assert sum(f["rows"] for f in parts) == 8
+    texts = [sum(len(d.text.encode()) for d in iter_documents_of(tmp_path / "1" / f["path"])) for f in parts]
+    assert sum(texts) / len(texts) <= 2**20 and max(texts) <= 2 * 2**20
+    assert manifests[0]["files"] == manifests[1]["files"]  # same paths, rows, bytes and sha256
+    for f in parts:
+        assert (tmp_path / "1" / f["path"]).read_bytes() == (tmp_path / "2" / f["path"]).read_bytes()
