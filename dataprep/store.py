@@ -15,6 +15,7 @@ import json
 import os
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -53,11 +54,24 @@ def documents_to_table(docs: Sequence[Document]) -> pa.Table:
         {
             "id": [d.id for d in docs],
             "source": [d.source for d in docs],
-            "text": [d.text for d in docs],
+            "text": text_array([d.text for d in docs]),
             "meta": [encode_meta(d.meta) for d in docs],
         },
         schema=SCHEMA,
     )
+
+
+def text_array(texts: Sequence[str]) -> pa.Array:
+    """``texts`` as an Arrow ``large_string`` array, built from one UTF-8 buffer and offsets.
+
+    Converting the Python strings directly grew Arrow's builder by doubling (a 256 MiB pool peak
+    and +281 MiB RSS for 64 MiB of text) and left a UTF-8 copy cached inside every non-ASCII
+    ``str`` for as long as the document lives; one join + encode costs one transient copy."""
+    sizes = np.fromiter((text_bytes(t) for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    data = "".join(texts).encode("utf-8")
+    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 ROW_GROUP_ROWS = 1024
@@ -102,11 +116,14 @@ def parquet_bytes(
     """One part file's bytes: ``docs`` in the given order, in row groups of at most ``max_rows``
     documents and ``max_bytes`` of text (see `row_group_bounds`), written one row group at a
     time so only one row group's Arrow copy exists besides the documents and the output.
-    Deterministic: no timestamps, fixed writer options. No documents give a file with one empty
+    Statistics only for ``id`` and ``source`` (readers skip by id and detect single-source
+    parts; min/max of ``text`` would copy two whole documents into the footer per row group
+    and cost +92 MiB while writing 64 MiB of books). Deterministic: no timestamps, fixed
+    writer options. No documents give a file with one empty
     row group (as ``pq.write_table`` writes an empty table)."""
     buf = io.BytesIO()
     with pq.ParquetWriter(
-        buf, SCHEMA, compression="zstd", use_dictionary=["source"], write_statistics=True
+        buf, SCHEMA, compression="zstd", use_dictionary=["source"], write_statistics=["id", "source"]
     ) as writer:
         bounds = row_group_bounds([text_bytes(d.text) for d in docs], max_rows, max_bytes) or [(0, 0)]
         for start, stop in bounds:
