@@ -79,7 +79,9 @@ class BuildConfig:
             raise RecipeError("parquet_rows_per_part", "an integer >= 1", self.parquet_rows_per_part)
         if self.parquet_bytes_per_part < 2**20:
             raise RecipeError(
-                "parquet_bytes_per_part", "an integer >= 1048576 (1 MiB of text per part file)", self.parquet_bytes_per_part
+                "parquet_bytes_per_part",
+                "an integer >= 1048576 (1 MiB of text per part file)",
+                self.parquet_bytes_per_part,
             )
 
 

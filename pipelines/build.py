@@ -318,7 +318,8 @@ class WriteDocumentStore(beam.PTransform):
             docs
             | "KeyBySource" >> beam.Map(lambda d: (d.source, (1, text_bytes(d.text))))
             | "CountPerSource" >> beam.CombinePerKey(_SumPairs())
-            | "PartsPerSource" >> beam.MapTuple(lambda s, nb: (s, parts_for(nb[0], nb[1], rows_per_part, bytes_per_part)))
+            | "PartsPerSource"
+            >> beam.MapTuple(lambda s, nb: (s, parts_for(nb[0], nb[1], rows_per_part, bytes_per_part)))
         )
         parts_side = beam.pvalue.AsDict(parts)
         keyed = docs | "KeyByPart" >> beam.Map(lambda d, p: ((d.source, _part_index(d.id, p[d.source])), d), parts_side)

@@ -22,7 +22,8 @@ from dataprep.store import (
 
 
 def _docs(sizes: list[int]) -> list[Document]:
-    return [Document(f"s/f#{i:05d}", "s", ("é" if i % 7 == 0 else "x") * size, {"i": i}) for i, size in enumerate(sizes)]
+    """Documents of the given character counts; every 7th is non-ASCII (2 UTF-8 bytes a char)."""
+    return [Document(f"s/f#{i:05d}", "s", ("é" if i % 7 == 0 else "x") * n, {"i": i}) for i, n in enumerate(sizes)]
 
 
 def _row_groups(blob: bytes) -> list[tuple[int, int]]:

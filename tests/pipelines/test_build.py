@@ -230,7 +230,8 @@ def test_build_with_parquet_bytes_per_part_is_bounded_and_identical_for_two_work
     data = tmp_path / "books"
     data.mkdir()
     for i in range(8):  # 8 books of 400,000 bytes: 3.2 MB of text, bound 1 MiB -> 4 parts (rows alone: 1)
-        (data / f"book{i}.txt").write_text((f"Book {i} begins. " + "A quiet line of prose in a long book.\n" * 11_000)[:400_000])
+        text = f"Book {i} begins. " + "A quiet line of prose in a long book.\n" * 11_000
+        (data / f"book{i}.txt").write_text(text[:400_000])
     recipe_path = tmp_path / "recipe.yaml"
     recipe_path.write_text(
         textwrap.dedent(
