@@ -60,7 +60,8 @@ class BuildConfig:
     Default 256 MiB: about half Hugging Face datasets' ``MAX_SHARD_SIZE = "500MB"`` (the default
     ``max_shard_size`` of ``push_to_hub``, measured on uncompressed Arrow data, i.e. about the
     text), because the writing worker holds a part's documents as Python strings and its
-    compressed output at once; on zstd that is a file of roughly 70-100 MB. Short-document
+    compressed output at once; on zstd that is a file of roughly 60-100 MB (measured: 191 MiB
+    of book text made a 61 MB part, docs/build_parts.md). Short-document
     sources are unchanged: 10,000 web pages of ~5 KB are ~50 MB, far below it. At least 1 MiB
     (smaller only multiplies files and per-file overhead).
     """

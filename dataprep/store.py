@@ -119,8 +119,8 @@ def parquet_bytes(
     Statistics only for ``id`` and ``source`` (readers skip by id and detect single-source
     parts; min/max of ``text`` would copy two whole documents into the footer per row group
     and cost +92 MiB while writing 64 MiB of books). Deterministic: no timestamps, fixed
-    writer options. No documents give a file with one empty
-    row group (as ``pq.write_table`` writes an empty table)."""
+    writer options. No documents give a file with one empty row group (as ``pq.write_table``
+    writes an empty table)."""
     buf = io.BytesIO()
     with pq.ParquetWriter(
         buf, SCHEMA, compression="zstd", use_dictionary=["source"], write_statistics=["id", "source"]
