@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import glob
 import io
+import itertools
 import json
 import os
-from typing import Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -175,3 +176,49 @@ def iter_documents(store_dir: str, sources: Iterable[str] | None = None) -> Iter
         f = pq.ParquetFile(path)
         for rg in range(f.num_row_groups):
             yield from table_to_documents(f.read_row_group(rg))
+
+
+# Uncompressed bytes of store rows per list of documents read (all columns, from the part's
+# metadata): the reader holds about this much text whatever the store's row groups and however
+# many long documents (books) follow one another.
+READ_CHUNK_BYTES = 1 << 20
+READ_MAX_ROWS = 1024
+
+
+def document_batches(src: str | BinaryIO, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[list[Document]]:
+    """Documents of one part file (a local path or an open seekable file; id, source and text,
+    meta left empty), in lists of as many rows as fit in ``chunk_bytes`` at the part's widest
+    row group's average row size (at least 1, at most `READ_MAX_ROWS`).
+
+    Read as record batches across row groups, one reader call per batch: one call per row
+    group cost 75 us each, a third of the read on the shards benchmark store's 64-document row
+    groups (0.24 against 0.16 CPU-s at size 2). On one thread: Arrow's thread pool costs more
+    than it saves here. The ``source`` column is not decoded when the row groups' statistics
+    show a single value (`single_source`), as in every part `dataprep build` writes."""
+    f = pq.ParquetFile(src)
+    meta = f.metadata
+    source = single_source(meta)
+    columns = ["id", "text"] if source is not None else ["id", "source", "text"]
+    groups = [meta.row_group(rg) for rg in range(meta.num_row_groups)]
+    widest = max((g.total_byte_size / g.num_rows for g in groups if g.num_rows), default=1.0)
+    rows = int(min(READ_MAX_ROWS, max(1, chunk_bytes // max(widest, 1.0))))
+    for batch in f.iter_batches(batch_size=rows, columns=columns, use_threads=False):
+        cols = batch.to_pydict()
+        sources = cols["source"] if source is None else itertools.repeat(source)
+        yield [Document(i, s, t, {}) for i, s, t in zip(cols["id"], sources, cols["text"])]
+
+
+def single_source(meta: pq.FileMetaData) -> str | None:
+    """The value of every row's ``source`` when the row groups' statistics prove it is one
+    value (min = max in every group, the same in all), else None."""
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]  # "source" at the top level only
+    if "source" not in names or meta.num_row_groups == 0:
+        return None
+    column = names.index("source")
+    values = set()
+    for rg in range(meta.num_row_groups):
+        stats = meta.row_group(rg).column(column).statistics
+        if stats is None or not stats.has_min_max or stats.min != stats.max or stats.null_count:
+            return None
+        values.add(stats.min)
+    return values.pop() if len(values) == 1 else None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -92,7 +91,7 @@ from dataprep.shards.formats import (
 )
 from dataprep.shards.packing import Packed, text_pieces
 from dataprep.shards.spill import BlobRef, BlobWriter, SpillWriter, dump_blob, load_blob
-from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, part_files
+from dataprep.store import BUILD_FORMAT, BUILD_MANIFEST, READ_CHUNK_BYTES, document_batches, part_files
 from pipelines.counting import COUNTS, CountingDoFn
 from pipelines.fs import BeamFileSystem, create_file, is_local, join, open_file, read_bytes, remove_tree, write_bytes_atomic
 from pipelines.runner import make_pipeline, one_local_worker, pipeline_options
@@ -140,57 +139,10 @@ def shard_paths(split: str, index: int, count: int, formats: Sequence[str]) -> d
 # Pure per-element functions
 
 
-# Uncompressed bytes of store rows per list of documents read (all columns, from the part's
-# metadata): the reader holds about this much text whatever the store's row groups
-# (`dataprep build` writes 1,024 rows per group, whatever their size) and however many long
-# documents (books) follow one another.
-READ_CHUNK_BYTES = 1 << 20
-READ_MAX_ROWS = 1024
-
-
 def read_part(path: str, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[list[Document]]:
-    """Documents of one store part file (id, source, text; meta is not needed here), in lists
-    of as many rows as fit in ``chunk_bytes`` at the part's widest row group's average row size
-    (at least 1, at most `READ_MAX_ROWS`).
-
-    Read as record batches across row groups, one reader call per batch: one call per row
-    group cost 75 us each, a third of the read on the benchmark store's 64-document row groups
-    (0.24 against 0.16 CPU-s at size 2). On one thread: Arrow's thread pool costs more than it
-    saves here. The ``source`` column is not decoded when the row groups' statistics show a
-    single value, as in every part `dataprep build` writes (one source per part)."""
-    f = pq.ParquetFile(path if is_local(path) else open_file(path))
-    meta = f.metadata
-    source = _single_source(meta)
-    columns = ["id", "text"] if source is not None else ["id", "source", "text"]
-    groups = [meta.row_group(rg) for rg in range(meta.num_row_groups)]
-    widest = max((g.total_byte_size / g.num_rows for g in groups if g.num_rows), default=1.0)
-    rows = int(min(READ_MAX_ROWS, max(1, chunk_bytes // max(widest, 1.0))))
-    for batch in f.iter_batches(batch_size=rows, columns=columns, use_threads=False):
-        yield _documents(batch, source)
-
-
-def _documents(rows: Any, source: str | None) -> list[Document]:
-    """An Arrow table or record batch of store rows as `Document`s (``source`` for every row
-    when given, else the rows' own)."""
-    cols = rows.to_pydict()
-    sources = cols["source"] if source is None else itertools.repeat(source)
-    return [Document(i, s, t, {}) for i, s, t in zip(cols["id"], sources, cols["text"])]
-
-
-def _single_source(meta: pq.FileMetaData) -> str | None:
-    """The value of every row's ``source`` when the row groups' statistics prove it is one
-    value (min = max in every group, the same in all), else None."""
-    names = [meta.schema.column(i).path for i in range(meta.num_columns)]  # "source" at the top level only
-    if "source" not in names or meta.num_row_groups == 0:
-        return None
-    column = names.index("source")
-    values = set()
-    for rg in range(meta.num_row_groups):
-        stats = meta.row_group(rg).column(column).statistics
-        if stats is None or not stats.has_min_max or stats.min != stats.max or stats.null_count:
-            return None
-        values.add(stats.min)
-    return values.pop() if len(values) == 1 else None
+    """Documents of one store part file on any Beam filesystem (id, source, text; meta is not
+    needed here), in lists of about ``chunk_bytes`` of rows (`dataprep.store.document_batches`)."""
+    yield from document_batches(path if is_local(path) else open_file(path), chunk_bytes)
 
 
 def pack_shard(

@@ -654,7 +654,7 @@ def test_read_part_batches_rows_by_the_widest_row_group(tmp_path, stats: bool, o
 
 def test_single_source_comes_from_statistics_only_when_they_prove_it(tmp_path) -> None:
     from dataprep.store import documents_to_table
-    from pipelines.shards import _single_source
+    from dataprep.store import single_source as _single_source
 
     docs = [Document(f"{i:04d}", "web", f"text {i}", {}) for i in range(10)]
     path = tmp_path / "p.parquet"
